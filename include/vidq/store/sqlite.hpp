@@ -1,0 +1,150 @@
+#pragma once
+// RAII over the SQLite C API (after SQLiteCpp): a database handle with a deleter, statements
+// that finalize themselves, a transaction that rolls back unless committed.
+// Errors: errc::database_busy when SQLite stays busy past busy_timeout, errc::database_error
+// otherwise; database::last_error() holds SQLite's message for the most recent failure.
+
+#include "vidq/core/error.hpp"
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace vidq::store {
+
+class database;
+
+namespace detail {
+// Heap-allocated so that statements keep a stable pointer when the database is moved.
+struct connection {
+  struct closer {
+    void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+  };
+  std::unique_ptr<sqlite3, closer> db;
+  std::string path;
+  std::string last_error;
+  // Records SQLite's message and maps the code to an error_code.
+  error_code fail(int sqlite_code);
+};
+}  // namespace detail
+
+class statement {
+ public:
+  statement() = default;
+  statement(statement&&) noexcept = default;
+  statement& operator=(statement&&) noexcept = default;
+
+  // Binding, 1-based like SQLite. Text is copied by SQLite (SQLITE_TRANSIENT).
+  statement& bind(int index, std::int64_t value);
+  statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+  statement& bind(int index, double value);
+  statement& bind(int index, std::string_view value);
+  statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+  statement& bind(int index, std::nullptr_t);
+  template <class T>
+  statement& bind(int index, const std::optional<T>& value) {
+    return value ? bind(index, *value) : bind(index, nullptr);
+  }
+  // Binds a named parameter (":name"); a name the SQL does not use is a programming error.
+  template <class T>
+  statement& bind(const char* name, const T& value) {
+    return bind(parameter_index(name), value);
+  }
+
+  // Advances. true: a row is available; false: done.
+  result<bool> step();
+  // Steps until done, for statements without result rows.
+  result<void> run();
+  // Makes the statement reusable and clears bindings.
+  void reset();
+
+  int column_count() const;
+  bool is_null(int column) const;
+  std::int64_t get_int64(int column) const;
+  double get_double(int column) const;
+  std::string get_text(int column) const;
+  std::optional<std::string> get_optional_text(int column) const;
+  std::optional<std::int64_t> get_optional_int64(int column) const;
+  const char* column_name(int column) const;
+
+  sqlite3_stmt* handle() const { return stmt_.get(); }
+
+ private:
+  friend class database;
+  struct finalizer {
+    void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+  };
+  statement(detail::connection* owner, sqlite3_stmt* stmt) : owner_(owner), stmt_(stmt) {}
+  int parameter_index(const char* name) const;
+
+  detail::connection* owner_ = nullptr;
+  std::unique_ptr<sqlite3_stmt, finalizer> stmt_;
+};
+
+enum class sync_mode { normal, full };
+
+struct open_options {
+  bool create = true;
+  bool read_only = false;
+  int busy_timeout_ms = 5000;
+  // FULL on the daemon connection: a lost "task id X" commit is a paid task nobody knows.
+  sync_mode sync = sync_mode::full;
+};
+
+class database {
+ public:
+  database(database&&) noexcept = default;
+  database& operator=(database&&) noexcept = default;
+  ~database();
+
+  // Opens `path` (":memory:" allowed), turns on WAL, foreign keys and busy_timeout.
+  static result<database> open(const std::string& path, const open_options& options = {});
+
+  // Runs one or more statements without results.
+  result<void> exec(std::string_view sql);
+  // A fresh statement owned by the caller.
+  result<statement> prepare(std::string_view sql);
+  // A statement kept for reuse on this connection (reset before it is handed out).
+  // The pointer stays valid as long as the database.
+  result<statement*> cached(std::string_view sql);
+
+  std::int64_t last_insert_rowid() const;
+  int changes() const;
+  const std::string& last_error() const { return conn_->last_error; }
+  const std::string& path() const { return conn_->path; }
+  sqlite3* handle() const { return conn_->db.get(); }
+  error_code fail(int sqlite_code) { return conn_->fail(sqlite_code); }
+
+ private:
+  database() : conn_(std::make_unique<detail::connection>()) {}
+
+  std::unique_ptr<detail::connection> conn_;
+  // Declared after conn_ so statements are finalized before the connection closes.
+  std::unordered_map<std::string, std::unique_ptr<statement>> cache_;
+};
+
+class transaction {
+ public:
+  enum class mode { deferred, immediate };
+
+  // BEGIN DEFERRED / BEGIN IMMEDIATE. IMMEDIATE takes the write lock up front, which is
+  // what every read-then-write needs so that it cannot fail with SQLITE_BUSY half way.
+  static result<transaction> begin(database& db, mode m = mode::immediate);
+
+  transaction(transaction&& other) noexcept : db_(other.db_) { other.db_ = nullptr; }
+  transaction& operator=(transaction&&) = delete;
+  ~transaction();  // rolls back unless committed
+
+  result<void> commit();
+
+ private:
+  explicit transaction(database* db) : db_(db) {}
+  database* db_;
+};
+
+}  // namespace vidq::store

@@ -1,0 +1,29 @@
+#pragma once
+// Shared plumbing of the `vidq` subcommands: each cmd_*.cpp registers one subcommand on the
+// root app and records its outcome in the context.
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace vidq::cli {
+
+enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_usage = 2 };
+
+struct context {
+  std::string config_path;  // --config, else $VIDQ_CONFIG, else empty (built-in defaults)
+  std::string database_override;  // --db: wins over [database] path
+  int exit_code = exit_ok;
+};
+
+void register_migrate(CLI::App& root, context& ctx);
+void register_enqueue(CLI::App& root, context& ctx);
+void register_import(CLI::App& root, context& ctx);
+void register_list(CLI::App& root, context& ctx);
+void register_show(CLI::App& root, context& ctx);
+void register_status(CLI::App& root, context& ctx);
+void register_cancel_retry(CLI::App& root, context& ctx);
+void register_sim(CLI::App& root, context& ctx);
+void register_version(CLI::App& root, context& ctx);
+
+}  // namespace vidq::cli
