@@ -73,7 +73,7 @@ END;
 -- Hot-path indexes. Partial indexes stay as small as the active part of the queue, so a
 -- million finished rows cost the daemon nothing (checked by tests/unit/store_query_plan).
 -- Claim: equality on (account, model, priority, batch), then FIFO by id.
-CREATE INDEX jobs_queued ON jobs(account, model, priority DESC, batch, id) WHERE state = 'queued';
+CREATE INDEX jobs_queued ON jobs(account, model, priority, batch, id) WHERE state = 'queued';
 -- Admission: slots held per (account, model).
 CREATE INDEX jobs_inflight ON jobs(account, model) WHERE state IN ('submitting', 'processing');
 -- Poll schedule.

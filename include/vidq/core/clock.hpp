@@ -21,7 +21,7 @@ class system_clock final : public clock {
  public:
   millis now() const override {
     using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   }
 };
 

@@ -1,0 +1,92 @@
+#pragma once
+// vidq's configuration: one TOML file, every key documented with its default in
+// config/vidq.example.toml. Relative paths are resolved against the file's folder.
+// API keys are never in this struct: only where to find them (secrets.hpp loads them).
+
+#include "vidq/core/clock.hpp"
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vidq::ops {
+
+// Thrown by load_config (startup only). what() is "file:key: reason" and never contains a
+// secret value.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class provider_kind { bigmodel, zai, geekai };
+enum class ambiguous_submit_policy { fail, resubmit };
+
+struct account_config {
+  std::string name = "default";
+  provider_kind provider = provider_kind::bigmodel;
+  std::string base_url;  // default per provider
+  std::string api_key_env;
+  std::string api_key_file;
+  std::string api_key_credential;  // file name under $CREDENTIALS_DIRECTORY (systemd)
+  std::optional<int> tier;         // 0..3 for V0..V3
+  std::optional<int> max_in_flight;
+  int cap() const;  // max_in_flight, else the tier's 5/10/15/20, else V0's 5
+};
+
+struct polling_config {
+  double growth = 1.5;                 // interval multiplier after each unfinished poll
+  millis max_interval = 60'000;        // cap of the growing interval
+  double jitter = 0.2;                 // ± fraction applied to every interval
+  millis min_interval = 2'000;
+  millis deadline_min = 15 * 60'000;   // a task polled longer than this...
+  double deadline_factor = 6.0;        // ...and longer than factor × expected fails poll_deadline
+  double requests_per_second = 10.0;   // GET budget per account
+};
+
+struct retry_config {
+  int max_attempts = 5;
+  millis base_delay = 2'000;
+  millis max_delay = 5 * 60'000;
+  ambiguous_submit_policy on_ambiguous_submit = ambiguous_submit_policy::fail;
+};
+
+struct budget_config {
+  std::optional<std::int64_t> daily_limit;      // milli-CNY per UTC day, all accounts
+  std::optional<std::int64_t> batch_limit;      // milli-CNY per batch
+  std::map<std::string, std::int64_t> prices;   // model → milli-CNY per call, overrides built-ins
+};
+
+struct status_config {
+  std::string listen = "127.0.0.1:8788";
+  std::string token_env;
+  std::string token_file;
+  std::string token_credential;
+};
+
+struct config {
+  std::string source;  // the file it came from; empty for built-in defaults
+  std::string database_path = "vidq.db";
+  std::string output_dir = "videos";
+  std::string tls_ca_file;
+  std::vector<account_config> accounts;  // at least one after loading
+  polling_config polling;
+  retry_config retry;
+  budget_config budget;
+  status_config status;
+  std::string log_level = "info";
+
+  const account_config* find_account(std::string_view name) const;
+};
+
+// Built-in defaults (one account "default", bigmodel, key from $ZHIPUAI_API_KEY).
+config default_config();
+// Parses and checks `path`. Throws config_error("file:key: reason").
+config load_config(const std::string& path);
+
+std::string_view to_string(provider_kind kind) noexcept;
+std::string default_base_url(provider_kind kind);
+
+}  // namespace vidq::ops

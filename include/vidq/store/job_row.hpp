@@ -1,0 +1,67 @@
+#pragma once
+// One row of `jobs` and one of `job_events`, as read by the store. Column meanings:
+// docs/DATA.md. Times are Unix epoch milliseconds; cost is milli-CNY.
+
+#include "vidq/core/clock.hpp"
+#include "vidq/core/job_state.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace vidq::store {
+
+class statement;
+
+struct job_row {
+  std::int64_t id = 0;
+  std::optional<std::string> key;
+  std::string batch;
+  std::int64_t priority = 0;
+  std::string account;
+  std::string model;
+  std::optional<std::string> prompt;
+  std::optional<std::string> image_url;
+  std::string params;
+  job_state state = job_state::queued;
+  std::int64_t attempts = 0;
+  millis not_before = 0;
+  std::optional<std::string> request_id;
+  std::optional<std::string> task_id;
+  std::optional<millis> submitted_at;
+  std::optional<millis> next_poll_at;
+  std::int64_t polls = 0;
+  std::optional<millis> finished_at;
+  std::optional<std::string> video_url;
+  std::optional<std::string> cover_url;
+  std::optional<std::string> video_path;
+  std::optional<std::string> cover_path;
+  std::optional<std::int64_t> video_bytes;
+  std::optional<std::string> video_sha256;
+  std::int64_t cost = 0;
+  std::optional<std::string> error_code;
+  std::optional<std::string> error_message;
+  millis created_at = 0;
+  millis updated_at = 0;
+};
+
+struct job_event {
+  std::int64_t id = 0;
+  std::int64_t job_id = 0;
+  millis at = 0;
+  std::optional<std::string> from_state;
+  std::string to_state;
+  std::optional<std::string> detail;
+};
+
+// The column list every row-returning query selects, in job_row order. A macro so that it
+// concatenates into constant SQL strings at compile time.
+#define VIDQ_JOB_COLUMNS                                                                       \
+  "id, key, batch, priority, account, model, prompt, image_url, params, state, attempts, "     \
+  "not_before, request_id, task_id, submitted_at, next_poll_at, polls, finished_at, "          \
+  "video_url, cover_url, video_path, cover_path, video_bytes, video_sha256, cost, error_code, " \
+  "error_message, created_at, updated_at"
+// Reads a row selected with job_columns starting at column `first`.
+job_row read_job_row(const statement& stmt, int first = 0);
+
+}  // namespace vidq::store

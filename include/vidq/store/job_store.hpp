@@ -1,0 +1,81 @@
+#pragma once
+// The jobs table as the CLI, the importer and the status server see it: insert, read,
+// and the operator transitions (cancel, retry). The daemon's own queries (claim, in-flight
+// counts, poll schedule) are in dispatch_store.hpp.
+//
+// Every state change goes through an UPDATE of jobs.state, and the jobs_state_history
+// trigger writes its job_events row in the same transaction (migrations/0001_init.sql).
+
+#include "vidq/core/clock.hpp"
+#include "vidq/core/error.hpp"
+#include "vidq/provider/job_spec.hpp"
+#include "vidq/store/job_row.hpp"
+
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace vidq::store {
+
+class database;
+
+struct new_job {
+  std::optional<std::string> key;  // idempotency key: a second insert with it is a no-op
+  std::string batch = "default";
+  std::int64_t priority = 0;
+  std::string account = "default";
+  provider::job_spec spec;
+};
+
+enum class insert_outcome { inserted, duplicate_key };
+
+struct list_filter {
+  std::optional<job_state> state;
+  std::optional<std::string> batch;
+  std::optional<std::string> model;
+  int limit = 100;
+};
+
+struct batch_summary {
+  std::string batch;
+  std::int64_t total = 0;
+  std::int64_t by_state[std::size(all_job_states)] = {};  // indexed by job_state
+  std::int64_t cost = 0;                                   // milli-CNY
+  std::int64_t count(job_state s) const { return by_state[static_cast<int>(s)]; }
+};
+
+// Which rows an operator command targets: explicit ids, or a whole batch.
+struct job_selector {
+  std::vector<std::int64_t> ids;
+  std::optional<std::string> batch;
+};
+
+class job_store {
+ public:
+  job_store(database& db, const clock& clk) : db_(db), clock_(clk) {}
+
+  // Inserts one job (no transaction of its own: callers batch inserts in one). The caller
+  // validated the spec. Errors: database_error / database_busy.
+  result<insert_outcome> insert(const new_job& job, std::int64_t* id = nullptr);
+
+  result<std::optional<job_row>> get(std::int64_t id);
+  result<std::vector<job_event>> events(std::int64_t job_id);
+  result<std::vector<job_row>> list(const list_filter& filter);
+  result<std::vector<batch_summary>> batch_summaries();
+
+  // queued / submitting / processing / downloading → cancelled. Returns the rows changed.
+  // A job cancelled while its provider task runs is not stopped remotely (the API has no
+  // cancel call); its slot is freed when the daemon next sees the task finish.
+  result<int> cancel(const job_selector& which);
+  // failed / cancelled → queued with a fresh attempt budget. Returns the rows changed.
+  result<int> retry(const job_selector& which);
+
+ private:
+  result<int> transition(const job_selector& which, const char* set_clause, const char* from_states);
+
+  database& db_;
+  const clock& clock_;
+};
+
+}  // namespace vidq::store

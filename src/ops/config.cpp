@@ -1,0 +1,309 @@
+#include "vidq/ops/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+namespace vidq::ops {
+namespace {
+
+// Walks one TOML table, remembers which keys were read, and rejects the rest so that a typo
+// in a key is an error instead of a silently ignored setting.
+class table_reader {
+ public:
+  table_reader(const toml::table& table, std::string file, std::string prefix)
+      : table_(table), file_(std::move(file)), prefix_(std::move(prefix)) {}
+
+  [[noreturn]] void fail(std::string_view key, std::string_view reason) const {
+    throw config_error(file_ + ":" + prefix_ + std::string(key) + ": " + std::string(reason));
+  }
+
+  template <class T>
+  std::optional<T> get(std::string_view key) {
+    known_.insert(std::string(key));
+    const toml::node* node = table_.get(key);
+    if (!node) return std::nullopt;
+    if constexpr (std::is_same_v<T, double>) {
+      if (auto v = node->value<double>()) return *v;  // accepts integers too
+      fail(key, "must be a number");
+    } else if constexpr (std::is_same_v<T, std::int64_t>) {
+      if (auto v = node->as_integer()) return v->get();
+      fail(key, "must be an integer");
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (auto v = node->as_boolean()) return v->get();
+      fail(key, "must be true or false");
+    } else {
+      if (auto v = node->as_string()) return v->get();
+      fail(key, "must be a string");
+    }
+  }
+
+  void read(std::string_view key, std::string& out) {
+    if (auto v = get<std::string>(key)) out = *v;
+  }
+  void read_seconds(std::string_view key, millis& out, double min_seconds) {
+    if (auto v = get<double>(key)) {
+      if (!(*v >= min_seconds)) fail(key, "must be >= " + std::to_string(min_seconds) + " seconds");
+      out = static_cast<millis>(std::llround(*v * 1000.0));
+    }
+  }
+  void read_positive(std::string_view key, double& out) {
+    if (auto v = get<double>(key)) {
+      if (!(*v > 0)) fail(key, "must be > 0");
+      out = *v;
+    }
+  }
+  void read_cny(std::string_view key, std::optional<std::int64_t>& out) {
+    if (auto v = get<double>(key)) {
+      if (!(*v >= 0)) fail(key, "must be >= 0 (CNY)");
+      out = static_cast<std::int64_t>(std::llround(*v * 1000.0));
+    }
+  }
+
+  // Marks a key that the caller reads by hand.
+  void allow(std::string_view key) { known_.insert(std::string(key)); }
+
+  const toml::table* subtable(std::string_view key) {
+    known_.insert(std::string(key));
+    const toml::node* node = table_.get(key);
+    if (!node) return nullptr;
+    if (!node->is_table()) fail(key, "must be a table");
+    return node->as_table();
+  }
+
+  void reject_unknown() const {
+    for (const auto& [key, node] : table_) {
+      if (!known_.contains(std::string(key.str()))) fail(key.str(), "unknown key");
+    }
+  }
+
+  const std::string& file() const { return file_; }
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  const toml::table& table_;
+  std::string file_;
+  std::string prefix_;
+  std::set<std::string> known_;
+};
+
+std::string resolve(const std::filesystem::path& base, const std::string& path) {
+  if (path.empty() || std::filesystem::path(path).is_absolute() || path == ":memory:") return path;
+  return (base / path).lexically_normal().string();
+}
+
+provider_kind parse_provider(table_reader& r, const std::string& text) {
+  if (text == "bigmodel") return provider_kind::bigmodel;
+  if (text == "zai") return provider_kind::zai;
+  if (text == "geekai") return provider_kind::geekai;
+  r.fail("provider", "'" + text + "' is not one of: bigmodel, zai, geekai");
+}
+
+account_config read_account(const toml::table& table, const std::string& file, std::size_t index,
+                            const std::filesystem::path& base) {
+  table_reader r(table, file, "accounts[" + std::to_string(index) + "].");
+  account_config a;
+  r.read("name", a.name);
+  if (a.name.empty()) r.fail("name", "must not be empty");
+  if (auto p = r.get<std::string>("provider")) a.provider = parse_provider(r, *p);
+  a.base_url = default_base_url(a.provider);
+  r.read("base_url", a.base_url);
+  if (!a.base_url.starts_with("https://")) r.fail("base_url", "must be an https:// URL");
+  r.read("api_key_env", a.api_key_env);
+  r.read("api_key_file", a.api_key_file);
+  a.api_key_file = resolve(base, a.api_key_file);
+  r.read("api_key_credential", a.api_key_credential);
+  // Reading the key's presence only, never its value, so no message can echo it.
+  if (table.contains("api_key")) {
+    r.fail("api_key", "keys are never read from the config file; use api_key_env, api_key_file or api_key_credential");
+  }
+  if (auto tier = r.get<std::string>("tier")) {
+    if (tier->size() != 2 || (*tier)[0] != 'V' || (*tier)[1] < '0' || (*tier)[1] > '3') {
+      r.fail("tier", "'" + *tier + "' is not one of: V0, V1, V2, V3");
+    }
+    a.tier = (*tier)[1] - '0';
+  }
+  if (auto cap = r.get<std::int64_t>("max_in_flight")) {
+    if (*cap < 1 || *cap > 1000) r.fail("max_in_flight", "must be between 1 and 1000");
+    a.max_in_flight = static_cast<int>(*cap);
+  }
+  if (a.api_key_env.empty() && a.api_key_file.empty() && a.api_key_credential.empty()) {
+    r.fail("api_key_env", "one of api_key_env, api_key_file, api_key_credential is required");
+  }
+  r.reject_unknown();
+  return a;
+}
+
+void read_polling(table_reader& r, polling_config& p) {
+  r.read_positive("growth", p.growth);
+  if (p.growth < 1.0) r.fail("growth", "must be >= 1");
+  r.read_seconds("max_interval_seconds", p.max_interval, 1);
+  r.read_seconds("min_interval_seconds", p.min_interval, 0.1);
+  if (auto j = r.get<double>("jitter")) {
+    if (*j < 0 || *j >= 1) r.fail("jitter", "must be in [0, 1)");
+    p.jitter = *j;
+  }
+  r.read_seconds("deadline_min_seconds", p.deadline_min, 60);
+  r.read_positive("deadline_factor", p.deadline_factor);
+  r.read_positive("requests_per_second", p.requests_per_second);
+  r.reject_unknown();
+}
+
+void read_retry(table_reader& r, retry_config& c) {
+  if (auto n = r.get<std::int64_t>("max_attempts")) {
+    if (*n < 1 || *n > 100) r.fail("max_attempts", "must be between 1 and 100");
+    c.max_attempts = static_cast<int>(*n);
+  }
+  r.read_seconds("base_delay_seconds", c.base_delay, 0.01);
+  r.read_seconds("max_delay_seconds", c.max_delay, 0.01);
+  if (auto p = r.get<std::string>("on_ambiguous_submit")) {
+    if (*p == "fail") {
+      c.on_ambiguous_submit = ambiguous_submit_policy::fail;
+    } else if (*p == "resubmit") {
+      c.on_ambiguous_submit = ambiguous_submit_policy::resubmit;
+    } else {
+      r.fail("on_ambiguous_submit", "'" + *p + "' is not one of: fail, resubmit");
+    }
+  }
+  r.reject_unknown();
+}
+
+void read_budget(table_reader& r, budget_config& b) {
+  r.read_cny("daily_limit_cny", b.daily_limit);
+  r.read_cny("batch_limit_cny", b.batch_limit);
+  if (const auto* prices = r.subtable("prices_cny")) {
+    table_reader pr(*prices, r.file(), r.prefix() + "prices_cny.");
+    for (const auto& [model, node] : *prices) {
+      std::optional<std::int64_t> price;
+      pr.read_cny(model.str(), price);
+      b.prices[std::string(model.str())] = *price;
+    }
+  }
+  r.reject_unknown();
+}
+
+}  // namespace
+
+int account_config::cap() const {
+  static constexpr int tier_caps[] = {5, 10, 15, 20};  // API.md §7
+  if (max_in_flight) return *max_in_flight;
+  return tier_caps[tier.value_or(0)];
+}
+
+const account_config* config::find_account(std::string_view name) const {
+  for (const auto& a : accounts) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+std::string_view to_string(provider_kind kind) noexcept {
+  switch (kind) {
+    case provider_kind::bigmodel: return "bigmodel";
+    case provider_kind::zai: return "zai";
+    case provider_kind::geekai: return "geekai";
+  }
+  return "bigmodel";
+}
+
+std::string default_base_url(provider_kind kind) {
+  switch (kind) {
+    case provider_kind::bigmodel: return "https://open.bigmodel.cn/api/paas/v4";
+    case provider_kind::zai: return "https://api.z.ai/api/paas/v4";
+    case provider_kind::geekai: return "https://geekai.co/api/v1";
+  }
+  return {};
+}
+
+config default_config() {
+  config c;
+  account_config a;
+  a.api_key_env = "ZHIPUAI_API_KEY";
+  a.base_url = default_base_url(a.provider);
+  c.accounts.push_back(a);
+  return c;
+}
+
+config load_config(const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    throw config_error(path + ":" + std::to_string(e.source().begin.line) + ": " + std::string(e.description()));
+  }
+  const auto base = std::filesystem::absolute(path).parent_path();
+  config c;
+  c.source = path;
+  table_reader top(root, path, "");
+
+  if (const auto* t = top.subtable("database")) {
+    table_reader r(*t, path, "database.");
+    r.read("path", c.database_path);
+    r.reject_unknown();
+  }
+  if (const auto* t = top.subtable("output")) {
+    table_reader r(*t, path, "output.");
+    r.read("dir", c.output_dir);
+    r.reject_unknown();
+  }
+  if (const auto* t = top.subtable("tls")) {
+    table_reader r(*t, path, "tls.");
+    r.read("ca_file", c.tls_ca_file);
+    r.reject_unknown();
+  }
+  if (const auto* t = top.subtable("polling")) {
+    table_reader r(*t, path, "polling.");
+    read_polling(r, c.polling);
+  }
+  if (const auto* t = top.subtable("retry")) {
+    table_reader r(*t, path, "retry.");
+    read_retry(r, c.retry);
+  }
+  if (const auto* t = top.subtable("budget")) {
+    table_reader r(*t, path, "budget.");
+    read_budget(r, c.budget);
+  }
+  if (const auto* t = top.subtable("status")) {
+    table_reader r(*t, path, "status.");
+    r.read("listen", c.status.listen);
+    r.read("token_env", c.status.token_env);
+    r.read("token_file", c.status.token_file);
+    r.read("token_credential", c.status.token_credential);
+    c.status.token_file = resolve(base, c.status.token_file);
+    r.reject_unknown();
+  }
+  if (const auto* t = top.subtable("log")) {
+    table_reader r(*t, path, "log.");
+    r.read("level", c.log_level);
+    if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" && c.log_level != "error") {
+      r.fail("level", "'" + c.log_level + "' is not one of: debug, info, warn, error");
+    }
+    r.reject_unknown();
+  }
+
+  top.allow("accounts");
+  if (const toml::node* node = root.get("accounts")) {
+    const auto* array = node->as_array();
+    if (!array || !array->is_array_of_tables()) top.fail("accounts", "must be an array of tables ([[accounts]])");
+    std::size_t index = 0;
+    for (const auto& item : *array) {
+      c.accounts.push_back(read_account(*item.as_table(), path, index++, base));
+      for (std::size_t i = 0; i + 1 < c.accounts.size(); ++i) {
+        if (c.accounts[i].name == c.accounts.back().name) {
+          top.fail("accounts[" + std::to_string(index - 1) + "].name", "duplicate account name '" + c.accounts.back().name + "'");
+        }
+      }
+    }
+  }
+  if (c.accounts.empty()) c.accounts = default_config().accounts;
+  top.reject_unknown();
+
+  c.database_path = resolve(base, c.database_path);
+  c.output_dir = resolve(base, c.output_dir);
+  c.tls_ca_file = resolve(base, c.tls_ca_file);
+  return c;
+}
+
+}  // namespace vidq::ops

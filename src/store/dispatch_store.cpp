@@ -1,0 +1,137 @@
+#include "vidq/store/dispatch_store.hpp"
+
+#include "vidq/store/sqlite.hpp"
+
+#include <string>
+
+namespace vidq::store {
+namespace {
+
+// INDEXED BY pins each hot query to its partial index. Without statistics the planner may
+// prefer the general jobs_state_id index plus a sort, which is O(queued rows) instead of
+// O(log n); INDEXED BY turns that into an error at prepare time instead of a slow daemon.
+
+// Loose index scan: the first group after a given one, by row-value comparison on the
+// jobs_queued index. Seeded with the empty tuple, which sorts before any real one.
+constexpr const char* next_group_sql =
+    "SELECT account, model, priority, batch FROM jobs INDEXED BY jobs_queued "
+    "WHERE state = 'queued' AND (account, model, priority, batch) > (?1, ?2, ?3, ?4) "
+    "ORDER BY account, model, priority, batch LIMIT 1";
+
+// The request_id is built from the job id and attempt (readable in logs and at the
+// provider) plus 32 random bits, so that two DBs sharing an account never collide.
+constexpr const char* claim_sql =
+    "UPDATE jobs SET state = 'submitting', attempts = attempts + 1, updated_at = ?6, "
+    "request_id = 'vq' || id || '-' || (attempts + 1) || '-' || lower(hex(randomblob(4))), "
+    "error_code = NULL, error_message = NULL "
+    "WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_queued WHERE state = 'queued' AND account = ?1 AND model = ?2 "
+    "AND priority = ?3 AND batch = ?4 AND not_before <= ?6 ORDER BY id LIMIT ?5) "
+    "RETURNING " VIDQ_JOB_COLUMNS;
+
+constexpr const char* inflight_sql =
+    "SELECT account, model, count(*) FROM jobs INDEXED BY jobs_inflight "
+    "WHERE state IN ('submitting', 'processing') "
+    "GROUP BY account, model";
+
+constexpr const char* due_polls_sql =
+    "SELECT " VIDQ_JOB_COLUMNS
+    " FROM jobs INDEXED BY jobs_poll_due WHERE state = 'processing' AND next_poll_at <= ?1 "
+    "ORDER BY next_poll_at LIMIT ?2";
+
+constexpr const char* next_poll_sql =
+    "SELECT min(next_poll_at) FROM jobs INDEXED BY jobs_poll_due WHERE state = 'processing'";
+
+constexpr const char* transient_sql =
+    "SELECT " VIDQ_JOB_COLUMNS
+    " FROM jobs INDEXED BY jobs_transient WHERE state IN ('submitting', 'downloading') "
+    "LIMIT ?2";  // ?1 (now) is bound but unused
+
+constexpr named_query all_hot_queries[] = {
+    {"next_group", next_group_sql}, {"claim", claim_sql},         {"inflight", inflight_sql},
+    {"due_polls", due_polls_sql},   {"next_poll", next_poll_sql}, {"transient", transient_sql},
+};
+
+}  // namespace
+
+std::span<const named_query> dispatch_store::hot_queries() { return all_hot_queries; }
+
+result<std::vector<queue_group>> dispatch_store::queued_groups() {
+  auto stmt = db_.cached(next_group_sql);
+  if (!stmt) return stmt.error();
+  auto& s = **stmt;
+  std::vector<queue_group> out;
+  queue_group cursor{"", "", INT64_MIN, ""};
+  for (;;) {
+    s.reset();
+    s.bind(1, cursor.account).bind(2, cursor.model).bind(3, cursor.priority).bind(4, cursor.batch);
+    auto row = s.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    cursor = {s.get_text(0), s.get_text(1), s.get_int64(2), s.get_text(3)};
+    out.push_back(cursor);
+  }
+  return out;
+}
+
+result<std::vector<job_row>> dispatch_store::claim(const queue_group& group, int limit) {
+  auto tx = transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto stmt = db_.cached(claim_sql);
+  if (!stmt) return stmt.error();
+  auto& s = **stmt;
+  s.bind(1, group.account).bind(2, group.model).bind(3, group.priority).bind(4, group.batch);
+  s.bind(5, limit).bind(6, clock_.now());
+  std::vector<job_row> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(read_job_row(s));
+  }
+  s.reset();  // a RETURNING statement must be finished before COMMIT
+  if (auto r = tx->commit(); !r) return r.error();
+  return out;
+}
+
+result<std::vector<inflight_count>> dispatch_store::inflight_counts() {
+  auto stmt = db_.cached(inflight_sql);
+  if (!stmt) return stmt.error();
+  auto& s = **stmt;
+  std::vector<inflight_count> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back({s.get_text(0), s.get_text(1), s.get_int64(2)});
+  }
+  return out;
+}
+
+result<std::vector<job_row>> dispatch_store::rows(const char* sql, int limit) {
+  auto stmt = db_.cached(sql);
+  if (!stmt) return stmt.error();
+  auto& s = **stmt;
+  s.bind(1, clock_.now()).bind(2, limit);
+  std::vector<job_row> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(read_job_row(s));
+  }
+  return out;
+}
+
+result<std::vector<job_row>> dispatch_store::due_polls(int limit) { return rows(due_polls_sql, limit); }
+
+result<std::vector<job_row>> dispatch_store::transient_rows() { return rows(transient_sql, -1); }
+
+result<std::optional<millis>> dispatch_store::next_poll_time() {
+  auto stmt = db_.cached(next_poll_sql);
+  if (!stmt) return stmt.error();
+  auto row = (*stmt)->step();
+  if (!row) return row.error();
+  return (*stmt)->get_optional_int64(0);
+}
+
+}  // namespace vidq::store

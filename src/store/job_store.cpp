@@ -1,0 +1,163 @@
+#include "vidq/store/job_store.hpp"
+
+#include "vidq/store/sqlite.hpp"
+
+#include <boost/json/serialize.hpp>
+
+namespace vidq::store {
+
+result<insert_outcome> job_store::insert(const new_job& job, std::int64_t* id) {
+  auto stmt = db_.cached(
+      "INSERT INTO jobs(key, batch, priority, account, model, prompt, image_url, params, "
+      "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
+      "ON CONFLICT(key) DO NOTHING");
+  if (!stmt) return stmt.error();
+  auto& s = **stmt;
+  const auto images = provider::encode_images(job.spec.images);
+  s.bind(1, job.key)
+      .bind(2, job.batch)
+      .bind(3, job.priority)
+      .bind(4, job.account)
+      .bind(5, job.spec.model);
+  if (job.spec.prompt.empty()) {
+    s.bind(6, nullptr);
+  } else {
+    s.bind(6, job.spec.prompt);
+  }
+  if (images.empty()) {
+    s.bind(7, nullptr);
+  } else {
+    s.bind(7, images);
+  }
+  s.bind(8, boost::json::serialize(job.spec.params)).bind(9, clock_.now());
+  if (auto r = s.run(); !r) return r.error();
+  if (db_.changes() == 0) return insert_outcome::duplicate_key;
+  if (id) *id = db_.last_insert_rowid();
+  return insert_outcome::inserted;
+}
+
+result<std::optional<job_row>> job_store::get(std::int64_t id) {
+  auto stmt = db_.cached("SELECT " VIDQ_JOB_COLUMNS " FROM jobs WHERE id = ?1");
+  if (!stmt) return stmt.error();
+  (*stmt)->bind(1, id);
+  auto row = (*stmt)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<job_row>();
+  return std::optional<job_row>(read_job_row(**stmt));
+}
+
+result<std::vector<job_event>> job_store::events(std::int64_t job_id) {
+  auto stmt = db_.cached(
+      "SELECT id, job_id, at, from_state, to_state, detail FROM job_events WHERE job_id = ?1 ORDER BY id");
+  if (!stmt) return stmt.error();
+  auto& s = **stmt;
+  s.bind(1, job_id);
+  std::vector<job_event> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back({s.get_int64(0), s.get_int64(1), s.get_int64(2), s.get_optional_text(3), s.get_text(4),
+                   s.get_optional_text(5)});
+  }
+  return out;
+}
+
+result<std::vector<job_row>> job_store::list(const list_filter& filter) {
+  // NULL filters match everything; each filtered column has an index (jobs_state_id,
+  // jobs_batch_state) and the newest rows come first.
+  auto stmt = db_.cached("SELECT " VIDQ_JOB_COLUMNS
+                         " FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR batch = ?2)"
+                         " AND (?3 IS NULL OR model = ?3) ORDER BY id DESC LIMIT ?4");
+  if (!stmt) return stmt.error();
+  auto& s = **stmt;
+  if (filter.state) {
+    s.bind(1, to_string(*filter.state));
+  } else {
+    s.bind(1, nullptr);
+  }
+  s.bind(2, filter.batch).bind(3, filter.model).bind(4, filter.limit);
+  std::vector<job_row> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    out.push_back(read_job_row(s));
+  }
+  return out;
+}
+
+result<std::vector<batch_summary>> job_store::batch_summaries() {
+  auto stmt = db_.cached(
+      "SELECT batch, state, count(*), sum(cost) FROM jobs GROUP BY batch, state ORDER BY batch");
+  if (!stmt) return stmt.error();
+  auto& s = **stmt;
+  std::vector<batch_summary> out;
+  for (;;) {
+    auto row = s.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    std::string batch = s.get_text(0);
+    if (out.empty() || out.back().batch != batch) out.push_back({std::move(batch)});
+    auto& summary = out.back();
+    const auto count = s.get_int64(2);
+    if (auto state = parse_job_state(s.get_text(1))) summary.by_state[static_cast<int>(*state)] += count;
+    summary.total += count;
+    summary.cost += s.get_int64(3);
+  }
+  return out;
+}
+
+result<int> job_store::transition(const job_selector& which, const char* set_clause, const char* from_states) {
+  const std::string where = std::string("state IN (") + from_states + ")";
+  int changed = 0;
+  if (which.batch) {
+    auto stmt = db_.prepare(std::string("UPDATE jobs SET ") + set_clause + " WHERE batch = ?2 AND " + where);
+    if (!stmt) return stmt.error();
+    stmt->bind(1, clock_.now()).bind(2, *which.batch);
+    if (auto r = stmt->run(); !r) return r.error();
+    changed += db_.changes();
+  }
+  if (!which.ids.empty()) {
+    auto stmt = db_.prepare(std::string("UPDATE jobs SET ") + set_clause + " WHERE id = ?2 AND " + where);
+    if (!stmt) return stmt.error();
+    for (const auto id : which.ids) {
+      stmt->reset();
+      stmt->bind(1, clock_.now()).bind(2, id);
+      if (auto r = stmt->run(); !r) return r.error();
+      changed += db_.changes();
+    }
+  }
+  return changed;
+}
+
+result<int> job_store::cancel(const job_selector& which) {
+  auto tx = transaction::begin(db_);
+  if (!tx) return tx.error();
+  auto changed = transition(
+      which,
+      "state = 'cancelled', updated_at = ?1, finished_at = ?1, next_poll_at = NULL, "
+      "error_code = 'cancelled', error_message = 'cancelled by operator'",
+      "'queued', 'submitting', 'processing', 'downloading'");
+  if (!changed) return changed;
+  if (auto r = tx->commit(); !r) return r.error();
+  return changed;
+}
+
+result<int> job_store::retry(const job_selector& which) {
+  auto tx = transaction::begin(db_);
+  if (!tx) return tx.error();
+  // A retried job is a new submission: it gets a new request_id at claim, so the provider
+  // cannot mistake it for the old one; task and result columns are cleared.
+  auto changed = transition(
+      which,
+      "state = 'queued', updated_at = ?1, attempts = 0, not_before = 0, request_id = NULL, "
+      "task_id = NULL, submitted_at = NULL, next_poll_at = NULL, polls = 0, finished_at = NULL, "
+      "video_url = NULL, cover_url = NULL, error_code = NULL, error_message = NULL",
+      "'failed', 'cancelled'");
+  if (!changed) return changed;
+  if (auto r = tx->commit(); !r) return r.error();
+  return changed;
+}
+
+}  // namespace vidq::store

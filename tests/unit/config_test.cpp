@@ -1,0 +1,132 @@
+#include "vidq/ops/config.hpp"
+
+#include "support/temp_dir.hpp"
+#include "vidq/ops/log.hpp"
+#include "vidq/ops/secrets.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace vidq::ops {
+namespace {
+
+std::string load_error(const std::string& toml) {
+  test::temp_dir dir;
+  const auto path = dir.file("vidq.toml");
+  test::write_file(path, toml);
+  try {
+    load_config(path);
+  } catch (const config_error& e) {
+    const std::string message = e.what();
+    return message.substr(message.find("vidq.toml"));
+  }
+  return "";
+}
+
+TEST(Config, DefaultsWithoutAFile) {
+  const auto c = default_config();
+  ASSERT_EQ(c.accounts.size(), 1u);
+  EXPECT_EQ(c.accounts[0].cap(), 5);
+  EXPECT_EQ(c.accounts[0].base_url, "https://open.bigmodel.cn/api/paas/v4");
+  EXPECT_EQ(c.retry.on_ambiguous_submit, ambiguous_submit_policy::fail);
+}
+
+TEST(Config, ExampleFileLoadsAndResolvesRelativePaths) {
+  const auto c = load_config(std::string(VIDQ_SOURCE_DIR) + "/config/vidq.example.toml");
+  ASSERT_FALSE(c.accounts.empty());
+  EXPECT_TRUE(std::filesystem::path(c.database_path).is_absolute());
+  EXPECT_TRUE(std::filesystem::path(c.output_dir).is_absolute());
+}
+
+TEST(Config, ParsesEverySection) {
+  test::temp_dir dir;
+  const auto path = dir.file("vidq.toml");
+  test::write_file(path, R"(
+[database]
+path = "q.db"
+[output]
+dir = "/srv/videos"
+[[accounts]]
+name = "shop"
+provider = "geekai"
+api_key_env = "GEEKAI_KEY"
+tier = "V2"
+[[accounts]]
+name = "big"
+api_key_file = "keys/big"
+max_in_flight = 7
+[polling]
+growth = 2
+max_interval_seconds = 30
+[retry]
+max_attempts = 3
+on_ambiguous_submit = "resubmit"
+[budget]
+daily_limit_cny = 200.5
+[budget.prices_cny]
+cogvideox-3 = 0.8
+)");
+  const auto c = load_config(path);
+  EXPECT_EQ(c.database_path, (dir.path() / "q.db").string());
+  EXPECT_EQ(c.output_dir, "/srv/videos");
+  ASSERT_EQ(c.accounts.size(), 2u);
+  EXPECT_EQ(c.accounts[0].provider, provider_kind::geekai);
+  EXPECT_EQ(c.accounts[0].base_url, "https://geekai.co/api/v1");
+  EXPECT_EQ(c.accounts[0].cap(), 15);
+  EXPECT_EQ(c.accounts[1].cap(), 7);
+  EXPECT_EQ(c.accounts[1].api_key_file, (dir.path() / "keys/big").string());
+  EXPECT_EQ(c.polling.max_interval, 30'000);
+  EXPECT_EQ(c.retry.on_ambiguous_submit, ambiguous_submit_policy::resubmit);
+  EXPECT_EQ(c.budget.daily_limit, 200'500);
+  EXPECT_EQ(c.budget.prices.at("cogvideox-3"), 800);
+}
+
+TEST(Config, ErrorsNameFileAndKey) {
+  EXPECT_EQ(load_error("[polling]\ngrowht = 2\n"), "vidq.toml:polling.growht: unknown key");
+  EXPECT_EQ(load_error("[[accounts]]\nname = \"a\"\napi_key_env = \"K\"\ntier = \"V9\"\n"),
+            "vidq.toml:accounts[0].tier: 'V9' is not one of: V0, V1, V2, V3");
+  EXPECT_EQ(load_error("[retry]\nmax_attempts = \"five\"\n"), "vidq.toml:retry.max_attempts: must be an integer");
+  EXPECT_EQ(load_error("[[accounts]]\nname = \"a\"\n"),
+            "vidq.toml:accounts[0].api_key_env: one of api_key_env, api_key_file, api_key_credential is required");
+  EXPECT_EQ(load_error("[[accounts]]\nname = \"a\"\napi_key_env = \"K\"\nbase_url = \"http://x\"\n"),
+            "vidq.toml:accounts[0].base_url: must be an https:// URL");
+  EXPECT_NE(load_error("[database\n").find("vidq.toml:1:"), std::string::npos);
+}
+
+TEST(Config, AKeyInTheFileIsRefusedWithoutEchoingIt) {
+  const auto error = load_error("[[accounts]]\nname = \"a\"\napi_key = \"sk-live-SECRET-0123456789\"\n");
+  EXPECT_NE(error.find("accounts[0].api_key: keys are never read from the config file"), std::string::npos) << error;
+  EXPECT_EQ(error.find("SECRET"), std::string::npos);
+}
+
+TEST(Secrets, LoadedKeysAreRedactedFromLogs) {
+  test::temp_dir dir;
+  test::write_file(dir.path() / "key", "sk-file-7f3a9c2e11d04b8e\n");
+  std::string why;
+  auto key = load_secret({.file = dir.file("key")}, why);
+  ASSERT_TRUE(key) << why;
+  EXPECT_EQ(key->expose(), "sk-file-7f3a9c2e11d04b8e");
+  EXPECT_EQ(log::redact("auth failed for Bearer sk-file-7f3a9c2e11d04b8e"), "auth failed for Bearer [REDACTED]");
+
+  std::string captured;
+  log::set_sink([](std::string_view line, void* user) { *static_cast<std::string*>(user) += line; }, &captured);
+  log::error("provider_error", {{"body", "{\"error\":\"bad key sk-file-7f3a9c2e11d04b8e\"}"}});
+  log::set_sink(nullptr, nullptr);
+  EXPECT_EQ(captured.find("sk-file"), std::string::npos) << captured;
+  EXPECT_NE(captured.find("[REDACTED]"), std::string::npos);
+}
+
+TEST(Secrets, MissingSourcesNameTheSourceOnly) {
+  std::string why;
+  ::unsetenv("VIDQ_TEST_MISSING_KEY");
+  EXPECT_FALSE(load_secret({.env = "VIDQ_TEST_MISSING_KEY"}, why));
+  EXPECT_EQ(why, "environment variable VIDQ_TEST_MISSING_KEY is not set");
+  ::setenv("VIDQ_TEST_KEY", "sk-env-0000111122223333", 1);
+  auto key = load_secret({.env = "VIDQ_TEST_KEY"}, why);
+  ASSERT_TRUE(key);
+  EXPECT_EQ(key->expose(), "sk-env-0000111122223333");
+}
+
+}  // namespace
+}  // namespace vidq::ops
