@@ -17,7 +17,7 @@ CREATE TABLE jobs (
                    'succeeded', 'failed', 'cancelled')),
   attempts      INTEGER NOT NULL DEFAULT 0,       -- submit attempts that counted
   not_before    INTEGER NOT NULL DEFAULT 0,       -- earliest next submit (retry backoff)
-  request_id    TEXT UNIQUE,                      -- ours, sent with the POST
+  request_id    TEXT,                             -- ours, sent with the POST (unique, see index)
   task_id       TEXT,                             -- the provider's
   submitted_at  INTEGER,
   next_poll_at  INTEGER,
@@ -80,26 +80,38 @@ CREATE INDEX jobs_inflight ON jobs(account, model) WHERE state IN ('submitting',
 CREATE INDEX jobs_poll_due ON jobs(next_poll_at) WHERE state = 'processing';
 -- Restart recovery and the stuck view: the few rows in transient states.
 CREATE INDEX jobs_transient ON jobs(state, updated_at) WHERE state IN ('submitting', 'downloading');
--- Operator views: progress per batch, listing by state.
-CREATE INDEX jobs_batch_state ON jobs(batch, state);
-CREATE INDEX jobs_state_id ON jobs(state, id);
+-- request_id is unique whenever set; queued rows (NULL) cost no index entry, which keeps
+-- bulk imports fast.
+CREATE UNIQUE INDEX jobs_request_id ON jobs(request_id) WHERE request_id IS NOT NULL;
+-- Operator views: progress and spend per batch, recent failures, spend per day. Partial on
+-- state <> 'queued' so that a bulk import (all rows queued) pays nothing for it; queued rows
+-- are counted through jobs_queued instead.
+CREATE INDEX jobs_batch_progress ON jobs(batch, state, cost) WHERE state <> 'queued';
+CREATE INDEX jobs_failed ON jobs(finished_at) WHERE state = 'failed';
 CREATE INDEX jobs_finished ON jobs(finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX job_events_by_job ON job_events(job_id, id);
 
 -- Operator views ------------------------------------------------------------------------
 
+-- Counts per (batch, state), read from the two indexes that cover them.
+CREATE VIEW batch_state_counts AS
+SELECT batch, state, count(*) AS jobs, sum(cost) AS cost
+FROM jobs WHERE state <> 'queued' GROUP BY batch, state
+UNION ALL
+SELECT batch, 'queued', count(*), 0 FROM jobs WHERE state = 'queued' GROUP BY batch;
+
 CREATE VIEW batch_progress AS
 SELECT batch,
-       count(*)                                              AS total,
-       sum(state = 'queued')                                 AS queued,
-       sum(state IN ('submitting', 'processing', 'downloading')) AS running,
-       sum(state = 'succeeded')                              AS succeeded,
-       sum(state = 'failed')                                 AS failed,
-       sum(state = 'cancelled')                              AS cancelled,
-       round(100.0 * sum(state IN ('succeeded', 'failed', 'cancelled')) / count(*), 1) AS pct_done,
-       sum(cost) / 1000.0                                    AS spent_cny,
-       datetime(min(created_at) / 1000, 'unixepoch')         AS first_created
-FROM jobs GROUP BY batch;
+       sum(jobs)                                                        AS total,
+       sum(CASE WHEN state = 'queued' THEN jobs ELSE 0 END)             AS queued,
+       sum(CASE WHEN state IN ('submitting', 'processing', 'downloading') THEN jobs ELSE 0 END) AS running,
+       sum(CASE WHEN state = 'succeeded' THEN jobs ELSE 0 END)          AS succeeded,
+       sum(CASE WHEN state = 'failed' THEN jobs ELSE 0 END)             AS failed,
+       sum(CASE WHEN state = 'cancelled' THEN jobs ELSE 0 END)          AS cancelled,
+       round(100.0 * sum(CASE WHEN state IN ('succeeded', 'failed', 'cancelled') THEN jobs ELSE 0 END)
+             / sum(jobs), 1)                                            AS pct_done,
+       sum(cost) / 1000.0                                               AS spent_cny
+FROM batch_state_counts GROUP BY batch;
 
 CREATE VIEW inflight_by_account AS
 SELECT account, model, count(*) AS in_flight,
@@ -112,7 +124,7 @@ CREATE VIEW recent_failures AS
 SELECT id, batch, model, error_code, error_message,
        datetime(coalesce(finished_at, updated_at) / 1000, 'unixepoch') AS failed_at
 FROM jobs WHERE state = 'failed'
-ORDER BY coalesce(finished_at, updated_at) DESC
+ORDER BY finished_at DESC
 LIMIT 100;
 
 -- Jobs in a non-terminal, non-queued state that have not moved for 30 minutes, or that

@@ -14,23 +14,29 @@ result<insert_outcome> job_store::insert(const new_job& job, std::int64_t* id) {
   if (!stmt) return stmt.error();
   auto& s = **stmt;
   const auto images = provider::encode_images(job.spec.images);
-  s.bind(1, job.key)
-      .bind(2, job.batch)
-      .bind(3, job.priority)
-      .bind(4, job.account)
-      .bind(5, job.spec.model);
+  const auto params = job.spec.params.empty() ? std::string("{}") : boost::json::serialize(job.spec.params);
+  // bind_view: every bound string outlives the step below, and the reset that follows it
+  // drops the pointers before they dangle.
+  if (job.key) {
+    s.bind_view(1, *job.key);
+  } else {
+    s.bind(1, nullptr);
+  }
+  s.bind_view(2, job.batch).bind(3, job.priority).bind_view(4, job.account).bind_view(5, job.spec.model);
   if (job.spec.prompt.empty()) {
     s.bind(6, nullptr);
   } else {
-    s.bind(6, job.spec.prompt);
+    s.bind_view(6, job.spec.prompt);
   }
   if (images.empty()) {
     s.bind(7, nullptr);
   } else {
-    s.bind(7, images);
+    s.bind_view(7, images);
   }
-  s.bind(8, boost::json::serialize(job.spec.params)).bind(9, clock_.now());
-  if (auto r = s.run(); !r) return r.error();
+  s.bind_view(8, params).bind(9, clock_.now());
+  auto ran = s.run();
+  s.reset();
+  if (!ran) return ran.error();
   if (db_.changes() == 0) return insert_outcome::duplicate_key;
   if (id) *id = db_.last_insert_rowid();
   return insert_outcome::inserted;
@@ -89,7 +95,7 @@ result<std::vector<job_row>> job_store::list(const list_filter& filter) {
 
 result<std::vector<batch_summary>> job_store::batch_summaries() {
   auto stmt = db_.cached(
-      "SELECT batch, state, count(*), sum(cost) FROM jobs GROUP BY batch, state ORDER BY batch");
+      "SELECT batch, state, jobs, cost FROM batch_state_counts ORDER BY batch");
   if (!stmt) return stmt.error();
   auto& s = **stmt;
   std::vector<batch_summary> out;

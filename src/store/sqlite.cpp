@@ -22,6 +22,11 @@ statement& statement::bind(int index, std::string_view value) {
   return *this;
 }
 
+statement& statement::bind_view(int index, std::string_view value) {
+  sqlite3_bind_text64(stmt_.get(), index, value.data(), value.size(), SQLITE_STATIC, SQLITE_UTF8);
+  return *this;
+}
+
 statement& statement::bind(int index, std::nullptr_t) {
   sqlite3_bind_null(stmt_.get(), index);
   return *this;
@@ -109,7 +114,7 @@ result<database> database::open(const std::string& path, const open_options& opt
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
 
-  std::string pragmas = "PRAGMA foreign_keys=ON;";
+  std::string pragmas = "PRAGMA foreign_keys=ON;PRAGMA cache_size=-" + std::to_string(options.cache_kib) + ";";
   if (!options.read_only) {
     pragmas += "PRAGMA journal_mode=WAL;";
     pragmas += options.sync == sync_mode::full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";

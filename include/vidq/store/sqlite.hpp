@@ -46,6 +46,9 @@ class statement {
   statement& bind(int index, std::string_view value);
   statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
   statement& bind(int index, std::nullptr_t);
+  // Binds text without copying it: `value` must stay alive until the statement is reset.
+  // For hot loops (bulk import) where the copy shows in profiles.
+  statement& bind_view(int index, std::string_view value);
   template <class T>
   statement& bind(int index, const std::optional<T>& value) {
     return value ? bind(index, *value) : bind(index, nullptr);
@@ -92,6 +95,7 @@ struct open_options {
   bool create = true;
   bool read_only = false;
   int busy_timeout_ms = 5000;
+  int cache_kib = 32 * 1024;  // page cache; the default 2 MB thrashes on bulk imports
   // FULL on the daemon connection: a lost "task id X" commit is a paid task nobody knows.
   sync_mode sync = sync_mode::full;
 };
