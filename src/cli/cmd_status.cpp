@@ -41,7 +41,7 @@ void run_status(context& ctx, bool json) {
     std::puts(boost::json::serialize(out).c_str());
     return;
   }
-  std::printf("%-20s %6s %6s %6s %6s %6s %6s  %-22s %9s\n", "BATCH", "TOTAL", "QUEUED", "RUN", "OK", "FAILED", "CANCEL",
+  std::printf("%-20s %6s %6s %6s %6s %6s %6s  %-21s %9s\n", "BATCH", "TOTAL", "QUEUED", "RUN", "OK", "FAILED", "CANCEL",
               "DONE", "SPENT CNY");
   for (const auto& b : *batches) {
     using enum job_state;
