@@ -209,6 +209,11 @@ TEST(ErrorClass, PollErrorsNeverFailAJobEarly) {
   EXPECT_EQ(classify(operation::poll, nested(429, "1302"), c).hint, retry_hint::long_backoff);
   EXPECT_EQ(classify(operation::poll, nested(401, "1001"), c).what, action::pause_account);
   EXPECT_EQ(classify(operation::poll, nested(429, "1113"), c).what, action::pause_account);
+  for (const char* code : {"1200", "1234", "1305", "1312", "1120"}) {
+    const verdict v = classify(operation::poll, nested(500, code), c);
+    EXPECT_EQ(v.what, action::retry) << code;
+    EXPECT_FALSE(v.consumes_attempt) << code;
+  }
 }
 
 TEST(ErrorClass, Downloads) {
