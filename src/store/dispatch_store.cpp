@@ -81,16 +81,11 @@ result<std::vector<job_row>> dispatch_store::claim(const queue_group& group, int
   auto& s = **stmt;
   s.bind(1, group.account).bind(2, group.model).bind(3, group.priority).bind(4, group.batch);
   s.bind(5, limit).bind(6, clock_.now());
-  std::vector<job_row> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read_job_row(s));
-  }
+  auto claimed = read_job_rows(s);
+  if (!claimed) return claimed.error();
   s.reset();  // a RETURNING statement must be finished before COMMIT
   if (auto r = tx->commit(); !r) return r.error();
-  return out;
+  return claimed;
 }
 
 result<std::vector<inflight_count>> dispatch_store::inflight_counts() {
@@ -98,12 +93,10 @@ result<std::vector<inflight_count>> dispatch_store::inflight_counts() {
   if (!stmt) return stmt.error();
   auto& s = **stmt;
   std::vector<inflight_count> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back({s.get_text(0), s.get_text(1), s.get_int64(2)});
-  }
+  auto rows = s.for_each_row([&](const statement& r) {
+    out.push_back({r.get_text(0), r.get_text(1), r.get_int64(2)});
+  });
+  if (!rows) return rows.error();
   return out;
 }
 
@@ -112,14 +105,7 @@ result<std::vector<job_row>> dispatch_store::rows(const char* sql, int limit) {
   if (!stmt) return stmt.error();
   auto& s = **stmt;
   s.bind(1, clock_.now()).bind(2, limit);
-  std::vector<job_row> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read_job_row(s));
-  }
-  return out;
+  return read_job_rows(s);
 }
 
 result<std::vector<job_row>> dispatch_store::due_polls(int limit) { return rows(due_polls_sql, limit); }

@@ -40,4 +40,11 @@ job_row read_job_row(const statement& s, int first) {
   return r;
 }
 
+result<std::vector<job_row>> read_job_rows(statement& stmt) {
+  std::vector<job_row> out;
+  auto done = stmt.for_each_row([&](const statement& row) { out.push_back(read_job_row(row)); });
+  if (!done) return done.error();
+  return out;
+}
+
 }  // namespace vidq::store

@@ -59,19 +59,17 @@ result<std::vector<job_event>> job_store::events(std::int64_t job_id) {
   auto& s = **stmt;
   s.bind(1, job_id);
   std::vector<job_event> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back({s.get_int64(0), s.get_int64(1), s.get_int64(2), s.get_optional_text(3), s.get_text(4),
-                   s.get_optional_text(5)});
-  }
+  auto rows = s.for_each_row([&](const statement& r) {
+    out.push_back({r.get_int64(0), r.get_int64(1), r.get_int64(2), r.get_optional_text(3), r.get_text(4),
+                   r.get_optional_text(5)});
+  });
+  if (!rows) return rows.error();
   return out;
 }
 
 result<std::vector<job_row>> job_store::list(const list_filter& filter) {
-  // NULL filters match everything; each filtered column has an index (jobs_state_id,
-  // jobs_batch_state) and the newest rows come first.
+  // NULL filters match everything. Newest first by walking the rowid backwards until the
+  // limit is met: right for an operator's listing, which is not a hot path.
   auto stmt = db_.cached("SELECT " VIDQ_JOB_COLUMNS
                          " FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR batch = ?2)"
                          " AND (?3 IS NULL OR model = ?3) ORDER BY id DESC LIMIT ?4");
@@ -83,14 +81,7 @@ result<std::vector<job_row>> job_store::list(const list_filter& filter) {
     s.bind(1, nullptr);
   }
   s.bind(2, filter.batch).bind(3, filter.model).bind(4, filter.limit);
-  std::vector<job_row> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return row.error();
-    if (!*row) break;
-    out.push_back(read_job_row(s));
-  }
-  return out;
+  return read_job_rows(s);
 }
 
 result<std::vector<batch_summary>> job_store::batch_summaries() {
@@ -99,18 +90,16 @@ result<std::vector<batch_summary>> job_store::batch_summaries() {
   if (!stmt) return stmt.error();
   auto& s = **stmt;
   std::vector<batch_summary> out;
-  for (;;) {
-    auto row = s.step();
-    if (!row) return row.error();
-    if (!*row) break;
-    std::string batch = s.get_text(0);
+  auto rows = s.for_each_row([&](const statement& r) {
+    std::string batch = r.get_text(0);
     if (out.empty() || out.back().batch != batch) out.push_back({std::move(batch)});
     auto& summary = out.back();
-    const auto count = s.get_int64(2);
-    if (auto state = parse_job_state(s.get_text(1))) summary.by_state[static_cast<int>(*state)] += count;
+    const auto count = r.get_int64(2);
+    if (auto state = parse_job_state(r.get_text(1))) summary.by_state[static_cast<int>(*state)] += count;
     summary.total += count;
-    summary.cost += s.get_int64(3);
-  }
+    summary.cost += r.get_int64(3);
+  });
+  if (!rows) return rows.error();
   return out;
 }
 

@@ -46,11 +46,7 @@ result<bool> statement::step() {
 }
 
 result<void> statement::run() {
-  for (;;) {
-    auto more = step();
-    if (!more) return more.error();
-    if (!*more) return {};
-  }
+  return for_each_row([](const statement&) {});
 }
 
 void statement::reset() {

@@ -3,11 +3,13 @@
 // docs/DATA.md. Times are Unix epoch milliseconds; cost is milli-CNY.
 
 #include "vidq/core/clock.hpp"
+#include "vidq/core/error.hpp"
 #include "vidq/core/job_state.hpp"
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace vidq::store {
 
@@ -61,7 +63,9 @@ struct job_event {
   "not_before, request_id, task_id, submitted_at, next_poll_at, polls, finished_at, "          \
   "video_url, cover_url, video_path, cover_path, video_bytes, video_sha256, cost, error_code, " \
   "error_message, created_at, updated_at"
-// Reads a row selected with job_columns starting at column `first`.
+// Reads a row selected with VIDQ_JOB_COLUMNS starting at column `first`.
 job_row read_job_row(const statement& stmt, int first = 0);
+// Steps `stmt` to the end and reads every row. Errors: those of statement::step().
+result<std::vector<job_row>> read_job_rows(statement& stmt);
 
 }  // namespace vidq::store

@@ -63,6 +63,16 @@ class statement {
   result<bool> step();
   // Steps until done, for statements without result rows.
   result<void> run();
+  // Steps through every row, calling on_row(*this) for each. Errors: those of step().
+  template <class F>
+  result<void> for_each_row(F&& on_row) {
+    for (;;) {
+      auto more = step();
+      if (!more) return more.error();
+      if (!*more) return {};
+      on_row(*this);
+    }
+  }
   // Makes the statement reusable and clears bindings.
   void reset();
 
