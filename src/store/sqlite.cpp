@@ -112,6 +112,10 @@ result<database> database::open(const std::string& path, const open_options& opt
 
   std::string pragmas = "PRAGMA foreign_keys=ON;PRAGMA cache_size=-" + std::to_string(options.cache_kib) + ";";
   if (!options.read_only) {
+    // 8 KiB pages: ~10 % less CPU per imported row than 4 KiB (fewer splits in the key and
+    // claim indexes, bench/import_throughput) while a daemon update still writes little WAL.
+    // Takes effect only on a new, empty database, and must precede the switch to WAL.
+    pragmas += "PRAGMA page_size=8192;";
     pragmas += "PRAGMA journal_mode=WAL;";
     pragmas += options.sync == sync_mode::full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";
   }
