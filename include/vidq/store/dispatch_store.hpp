@@ -6,11 +6,13 @@
 
 #include "vidq/core/clock.hpp"
 #include "vidq/core/error.hpp"
+#include "vidq/core/job_state.hpp"
 #include "vidq/store/job_row.hpp"
 
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vidq::store {
@@ -65,8 +67,45 @@ class dispatch_store {
   // The SQL of the queries above, for EXPLAIN QUERY PLAN tests.
   static std::span<const named_query> hot_queries();
 
+  // ---- Recording progress (dispatch_record.cpp) ----
+  // Each call is one short transaction that changes a row only if it is still in the state
+  // (and, for submits, the attempt) the caller saw; the result says whether it applied.
+  // `false` means somebody else moved the job meanwhile (an operator's cancel): the caller
+  // drops its copy. Errors: database_error / database_busy. Each state change leaves its
+  // job_events row through the trigger, in the same transaction.
+
+  // submitting → processing: the provider accepted `request_id` as `task_id`. Must commit
+  // before the first poll (DESIGN.md §2, write-ahead submit).
+  result<bool> record_accepted(std::int64_t id, std::string_view request_id, std::string_view task_id,
+                               millis next_poll_at);
+  // submitting → queued, to be submitted again at `not_before`. `refund_attempt` for
+  // rejections that say nothing about the job (1302: the account was full).
+  result<bool> record_requeued(std::int64_t id, std::string_view request_id, millis not_before,
+                               std::string_view error_code, std::string_view error_message, bool refund_attempt);
+  // processing: one more unfinished poll, next one at `next_poll_at`.
+  result<bool> record_polled(std::int64_t id, millis next_poll_at);
+  // processing → downloading: the task finished; its result URLs.
+  result<bool> record_remote_success(std::int64_t id, std::string_view video_url, std::string_view cover_url);
+  // downloading → processing: the URLs expired; poll again now for fresh ones.
+  result<bool> record_urls_expired(std::int64_t id);
+  struct download_outcome {
+    std::string video_path;
+    std::int64_t video_bytes = 0;
+    std::string video_sha256;
+    std::string cover_path;  // empty: no cover (best effort)
+    std::int64_t cost = 0;   // milli-CNY
+  };
+  // downloading → succeeded with the files on disk.
+  result<bool> record_succeeded(std::int64_t id, const download_outcome& outcome);
+  // `from` → failed (terminal until an operator retries).
+  result<bool> record_failed(std::int64_t id, job_state from, std::string_view error_code,
+                             std::string_view error_message);
+
  private:
   result<std::vector<job_row>> rows(const char* sql, int limit);
+  // Binds `bind` on the cached `sql`, runs it, and reports whether one row changed.
+  template <class Bind>
+  result<bool> change_one(const char* sql, Bind&& bind);
 
   database& db_;
   const clock& clock_;
