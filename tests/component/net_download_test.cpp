@@ -3,6 +3,7 @@
 #include "vidq/net/download.hpp"
 
 #include "support/net_test_server.hpp"
+#include "support/temp_dir.hpp"
 #include "vidq/net/sha256.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -14,9 +15,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <unistd.h>
 
 namespace vidq::net {
 namespace {
@@ -30,28 +28,8 @@ using net_test::scripted_reply;
 using net_test::test_server;
 using dl = std::optional<net_result<download_result>>;
 
-// A fresh directory per test, removed afterwards.
-struct temp_dir {
-  temp_dir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path = fs::temp_directory_path() /
-           ("vidq-net-dl-" + std::to_string(::getpid()) + "-" + info->name());
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  fs::path path;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::read_file;
+using test::temp_dir;
 
 // The directory holds exactly the given file names (no stray .part).
 std::vector<std::string> listing(const fs::path& dir) {
@@ -86,14 +64,14 @@ TEST(NetDownload, WritesTheFileAtomicallyWithItsSha256) {
                           return r;
                         }});
   auto client = net_test::make_test_client(ioc);
-  const auto dest = dir.path / "42.mp4";
+  const auto dest = dir.path() / "42.mp4";
   auto r = fetch(ioc, *client, srv.url("/v/42.mp4?sig=abc"), dest);
   ASSERT_TRUE(*r) << r->error().message();
   EXPECT_EQ((*r)->bytes, 300'000u);
   EXPECT_EQ((*r)->sha256_hex, net_test::pattern_sha256(300'000));
   EXPECT_EQ((*r)->redirects, 0u);
   EXPECT_EQ(read_file(dest), net_test::pattern(300'000));
-  EXPECT_EQ(listing(dir.path), std::vector<std::string>{"42.mp4"});
+  EXPECT_EQ(listing(dir.path()), std::vector<std::string>{"42.mp4"});
   EXPECT_EQ(srv.requests().at(0).headers.at("accept-encoding"), "identity");
 }
 
@@ -109,7 +87,7 @@ TEST(NetDownload, BigFileStreamsInConstantMemory) {
                           return r;
                         }});
   auto client = net_test::make_test_client(ioc);
-  const auto dest = dir.path / "big.mp4";
+  const auto dest = dir.path() / "big.mp4";
   dl r;
   std::uint64_t baseline = 0, peak = 0;
   milliseconds took{0};
@@ -156,10 +134,10 @@ TEST(NetDownload, FollowsRelativeAndCrossOriginRedirects) {
                           return r;
                         }});
   auto client = net_test::make_test_client(ioc);
-  auto r = fetch(ioc, *client, api.url("/a"), dir.path / "v.mp4");
+  auto r = fetch(ioc, *client, api.url("/a"), dir.path() / "v.mp4");
   ASSERT_TRUE(*r) << r->error().message();
   EXPECT_EQ((*r)->redirects, 2u);
-  EXPECT_EQ(read_file(dir.path / "v.mp4"), "video bytes");
+  EXPECT_EQ(read_file(dir.path() / "v.mp4"), "video bytes");
   ASSERT_EQ(api.requests().size(), 2u);
   EXPECT_EQ(api.requests()[1].target, "/b?x=1");
   EXPECT_EQ(api.connections(), 1u);  // the drained redirect kept the connection alive
@@ -176,9 +154,9 @@ TEST(NetDownload, RedirectToPlainHttpIsRefused) {
                           return r;
                         }});
   auto client = net_test::make_test_client(ioc);
-  auto r = fetch(ioc, *client, srv.url("/a"), dir.path / "v.mp4");
+  auto r = fetch(ioc, *client, srv.url("/a"), dir.path() / "v.mp4");
   expect_error(r, net_errc::redirect_refused);
-  EXPECT_TRUE(listing(dir.path).empty());
+  EXPECT_TRUE(listing(dir.path()).empty());
 }
 
 TEST(NetDownload, RedirectLoopIsBounded) {
@@ -191,15 +169,15 @@ TEST(NetDownload, RedirectLoopIsBounded) {
                           return r;
                         }});
   auto client = net_test::make_test_client(ioc);
-  auto r = fetch(ioc, *client, srv.url("/loop"), dir.path / "v.mp4");
+  auto r = fetch(ioc, *client, srv.url("/loop"), dir.path() / "v.mp4");
   expect_error(r, net_errc::too_many_redirects);
   EXPECT_EQ(srv.requests().size(), 6u);  // the original + 5 redirects (the default)
   download_options two;
   two.max_redirects = 2;
   ioc.restart();
-  auto r2 = fetch(ioc, *client, srv.url("/loop"), dir.path / "v.mp4", two);
+  auto r2 = fetch(ioc, *client, srv.url("/loop"), dir.path() / "v.mp4", two);
   expect_error(r2, net_errc::too_many_redirects);
-  EXPECT_TRUE(listing(dir.path).empty());
+  EXPECT_TRUE(listing(dir.path()).empty());
 }
 
 TEST(NetDownload, ForbiddenAndNotFoundAreReportedWithTheirStatus) {
@@ -212,15 +190,15 @@ TEST(NetDownload, ForbiddenAndNotFoundAreReportedWithTheirStatus) {
                           return r;
                         }});
   auto client = net_test::make_test_client(ioc);
-  auto forbidden = fetch(ioc, *client, srv.url("/expired"), dir.path / "v.mp4");
+  auto forbidden = fetch(ioc, *client, srv.url("/expired"), dir.path() / "v.mp4");
   ioc.restart();
-  auto missing = fetch(ioc, *client, srv.url("/gone"), dir.path / "v.mp4");
+  auto missing = fetch(ioc, *client, srv.url("/gone"), dir.path() / "v.mp4");
   expect_error(forbidden, net_errc::http_status);
   EXPECT_EQ(forbidden->error().status, 403u);
   EXPECT_NE(forbidden->error().detail.find("Request has expired"), std::string::npos);
   expect_error(missing, net_errc::http_status);
   EXPECT_EQ(missing->error().status, 404u);
-  EXPECT_TRUE(listing(dir.path).empty());
+  EXPECT_TRUE(listing(dir.path()).empty());
   EXPECT_EQ(srv.connections(), 1u);  // error bodies are drained, the connection reused
 }
 
@@ -246,10 +224,10 @@ TEST(NetDownload, TruncationLeavesNoFile) {
     auto o = net_test::test_client_options();
     o.deadlines.read_body = milliseconds(200);
     auto client = net_test::make_test_client(ioc, o);
-    auto r = fetch(ioc, *client, srv.url("/v.mp4"), dir.path / "v.mp4");
+    auto r = fetch(ioc, *client, srv.url("/v.mp4"), dir.path() / "v.mp4");
     expect_error(r, f.ec);
     EXPECT_EQ(r->error().step, step::read_body);
-    EXPECT_TRUE(listing(dir.path).empty());
+    EXPECT_TRUE(listing(dir.path()).empty());
   }
 }
 
@@ -264,9 +242,9 @@ TEST(NetDownload, ContentLengthLongerThanTheBodyIsAnError) {
                           return r;
                         }});
   auto client = net_test::make_test_client(ioc);
-  auto r = fetch(ioc, *client, srv.url("/v.mp4"), dir.path / "v.mp4");
+  auto r = fetch(ioc, *client, srv.url("/v.mp4"), dir.path() / "v.mp4");
   expect_error(r, net_errc::truncated);
-  EXPECT_TRUE(listing(dir.path).empty());
+  EXPECT_TRUE(listing(dir.path()).empty());
 }
 
 TEST(NetDownload, EofDelimitedBodyNeedsACleanTlsClose) {
@@ -281,13 +259,13 @@ TEST(NetDownload, EofDelimitedBodyNeedsACleanTlsClose) {
                             return r;
                           }});
     auto client = net_test::make_test_client(ioc);
-    auto r = fetch(ioc, *client, srv.url("/v.mp4"), dir.path / "v.mp4");
+    auto r = fetch(ioc, *client, srv.url("/v.mp4"), dir.path() / "v.mp4");
     if (end == scripted_reply::ending::close) {
       ASSERT_TRUE(*r) << r->error().message();
       EXPECT_EQ((*r)->sha256_hex, net_test::pattern_sha256(50'000));
     } else {
       expect_error(r, net_errc::truncated);  // no close_notify: cannot tell the end
-      EXPECT_TRUE(listing(dir.path).empty());
+      EXPECT_TRUE(listing(dir.path()).empty());
     }
   }
 }
@@ -307,12 +285,12 @@ TEST(NetDownload, MaxBytesIsEnforcedDeclaredOrStreamed) {
   auto client = net_test::make_test_client(ioc);
   download_options small;
   small.max_bytes = 10'000;
-  auto declared = fetch(ioc, *client, srv.url("/cl"), dir.path / "v.mp4", small);
+  auto declared = fetch(ioc, *client, srv.url("/cl"), dir.path() / "v.mp4", small);
   ioc.restart();
-  auto streamed = fetch(ioc, *client, srv.url("/eof"), dir.path / "v.mp4", small);
+  auto streamed = fetch(ioc, *client, srv.url("/eof"), dir.path() / "v.mp4", small);
   expect_error(declared, net_errc::body_too_large);
   expect_error(streamed, net_errc::body_too_large);
-  EXPECT_TRUE(listing(dir.path).empty());
+  EXPECT_TRUE(listing(dir.path()).empty());
 }
 
 TEST(NetDownload, MissingDirectoryIsAFileError) {
@@ -320,7 +298,7 @@ TEST(NetDownload, MissingDirectoryIsAFileError) {
   temp_dir dir;
   test_server srv(ioc, {});
   auto client = net_test::make_test_client(ioc);
-  auto r = fetch(ioc, *client, srv.url("/v.mp4"), dir.path / "no" / "v.mp4");
+  auto r = fetch(ioc, *client, srv.url("/v.mp4"), dir.path() / "no" / "v.mp4");
   ASSERT_TRUE(r && !*r);
   EXPECT_TRUE(r->error().ec == boost::system::errc::no_such_file_or_directory)
       << r->error().message();
@@ -343,19 +321,19 @@ TEST(NetDownload, CancellationRemovesThePartFile) {
   ASSERT_TRUE(run_test(ioc, [&]() -> awaitable<void> {
     asio::cancellation_signal sig;
     asio::co_spawn(co_await asio::this_coro::executor,
-                   download(*client, srv.url("/v.mp4"), dir.path / "v.mp4"),
+                   download(*client, srv.url("/v.mp4"), dir.path() / "v.mp4"),
                    asio::bind_cancellation_slot(
                        sig.slot(), [&](std::exception_ptr, net_result<download_result> r) {
                          out = std::move(r);
                        }));
     co_await net_test::sleep_for(milliseconds(150));
-    part_existed = fs::exists(dir.path / "v.mp4.part");
+    part_existed = fs::exists(dir.path() / "v.mp4.part");
     sig.emit(asio::cancellation_type::terminal);
     while (!out) co_await net_test::sleep_for(milliseconds(5));
   }));
   EXPECT_TRUE(part_existed);
   expect_error(out, asio::error::operation_aborted);
-  EXPECT_TRUE(listing(dir.path).empty());
+  EXPECT_TRUE(listing(dir.path()).empty());
 }
 
 }  // namespace
