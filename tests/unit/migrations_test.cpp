@@ -46,7 +46,7 @@ TEST(Migrations, AFailingMigrationLeavesTheVersionUnchanged) {
   const migration broken[] = {{1, "0001_ok", "CREATE TABLE a(x);"}, {2, "0002_bad", "CREATE TABLE b(x); SYNTAX ERROR;"}};
   auto r = migrate(*db, broken);
   ASSERT_FALSE(r);
-  EXPECT_EQ(schema_version(*db).value(), 1);
+  EXPECT_EQ(schema_version(*db).value(), 1) << "the failed migration 2 must not count";
   auto b = db->prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'b'");
   ASSERT_TRUE(b && b->step().value());
   EXPECT_EQ(b->get_int64(0), 0) << "half a migration must roll back";

@@ -1,0 +1,52 @@
+#pragma once
+// The daemon as the status server sees it (issue 5): a read-only view of what only the
+// running scheduler knows (admission lanes, pauses, liveness) and the few commands an
+// operator may send it. Everything else (jobs, batches, spend) the status server reads
+// from SQLite itself. Called on the daemon's io_context thread only.
+#include "vidq/core/clock.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vidq::daemon {
+
+struct lane_view {
+  std::string account;
+  std::string model;
+  int in_flight = 0;
+  int effective_cap = 0;   // after AIMD
+  int configured_cap = 0;  // tier / max_in_flight
+};
+
+struct account_view {
+  std::string name;
+  std::string provider;  // bigmodel | zai | geekai
+  bool paused = false;
+  std::string reason;                 // empty when active
+  std::optional<millis> paused_until; // timed pause
+};
+
+struct runtime_view {
+  millis started_at = 0;
+  millis last_tick = 0;  // the last scheduler pass; healthz compares it with now
+  bool draining = false; // SIGTERM received
+  std::vector<lane_view> lanes;
+  std::vector<account_view> accounts;
+  std::optional<std::string> budget_block;  // why admission is held by the budget
+};
+
+class daemon_control {
+ public:
+  virtual ~daemon_control() = default;
+  virtual runtime_view runtime() const = 0;
+  // Something changed in the database through this process's connection (an API enqueue,
+  // cancel or retry): look at the queue now rather than at the next idle check.
+  virtual void wake() = 0;
+  // Operator pause/resume (persisted in account_pauses). false: no such account.
+  virtual bool pause_account(std::string_view name, std::string reason) = 0;
+  virtual bool resume_account(std::string_view name) = 0;
+};
+
+}  // namespace vidq::daemon
