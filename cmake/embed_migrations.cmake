@@ -8,4 +8,5 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -DOUT=${VIDQ_MIGRATIONS_CPP} "-DFILES=${VIDQ_MIGRATION_FILES}"
           -P ${CMAKE_SOURCE_DIR}/cmake/generate_migrations.cmake
   DEPENDS ${VIDQ_MIGRATION_FILES} ${CMAKE_SOURCE_DIR}/cmake/generate_migrations.cmake
-  COMMENT "Embedding SQL migrations")
+  COMMENT "Embedding SQL migrations"
+  VERBATIM)  # keeps the ';'-separated file list one argument (a second migration broke it)

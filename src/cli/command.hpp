@@ -24,6 +24,7 @@ void register_show(CLI::App& root, context& ctx);
 void register_status(CLI::App& root, context& ctx);
 void register_cancel_retry(CLI::App& root, context& ctx);
 void register_sim(CLI::App& root, context& ctx);
+void register_run(CLI::App& root, context& ctx);
 void register_version(CLI::App& root, context& ctx);
 
 }  // namespace vidq::cli

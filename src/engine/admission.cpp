@@ -85,6 +85,14 @@ int admission::in_flight(std::string_view account, std::string_view model) const
   return l ? l->in_flight : 0;
 }
 
+std::vector<std::pair<std::string, std::string>> admission::lanes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [account, models] : lanes_) {
+    for (const auto& [model, l] : models) out.emplace_back(account, model);
+  }
+  return out;
+}
+
 int admission::configured_cap(std::string_view account) const {
   auto it = accounts_.find(account);
   return it == accounts_.end() ? 0 : it->second.cap;

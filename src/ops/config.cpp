@@ -148,6 +148,7 @@ void read_polling(table_reader& r, polling_config& p) {
   r.read_seconds("deadline_min_seconds", p.deadline_min, 60);
   r.read_positive("deadline_factor", p.deadline_factor);
   r.read_positive("requests_per_second", p.requests_per_second);
+  r.read_positive("duration_scale", p.duration_scale);
   r.reject_unknown();
 }
 

@@ -22,12 +22,12 @@ result<void> account_store::pause(std::string_view account, std::string_view rea
 
 result<bool> account_store::resume(std::string_view account) {
   auto stmt = db_.cached("DELETE FROM account_pauses WHERE account = ?1");
-  if (!stmt) return stmt.error();
+  if (!stmt) return {boost::system::in_place_error, stmt.error()};
   auto& s = **stmt;
   s.bind_view(1, account);
   auto ran = s.run();
   s.reset();
-  if (!ran) return ran.error();
+  if (!ran) return {boost::system::in_place_error, ran.error()};
   return db_.changes() > 0;
 }
 

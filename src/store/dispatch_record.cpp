@@ -21,13 +21,13 @@ result<bool> dispatch_store::change_one(const char* sql, Bind&& bind) {
 }
 
 result<bool> dispatch_store::record_accepted(std::int64_t id, std::string_view request_id, std::string_view task_id,
-                                             millis next_poll_at) {
+                                             millis next_poll_at, std::int64_t cost) {
   return change_one(
       "UPDATE jobs SET state = 'processing', task_id = ?3, submitted_at = ?5, next_poll_at = ?4, polls = 0, "
-      "updated_at = ?5, error_code = NULL, error_message = NULL "
+      "cost = ?6, updated_at = ?5, error_code = NULL, error_message = NULL "
       "WHERE id = ?1 AND state = 'submitting' AND request_id = ?2",
       [&](statement& s) {
-        s.bind(1, id).bind(2, request_id).bind(3, task_id).bind(4, next_poll_at).bind(5, clock_.now());
+        s.bind(1, id).bind(2, request_id).bind(3, task_id).bind(4, next_poll_at).bind(5, clock_.now()).bind(6, cost);
       });
 }
 

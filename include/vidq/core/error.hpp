@@ -14,6 +14,10 @@ using boost::system::error_code;
 template <class T>
 using result = boost::system::result<T, error_code>;
 
+// "Did it happen?" for a result<bool> where an error also means no (Boost 1.81's result
+// has no value_or).
+inline bool is_true(const result<bool>& r) noexcept { return r && *r; }
+
 enum class errc {
   ok = 0,
   invalid_argument = 1,   // caller passed something malformed (bad flag, bad row field)

@@ -14,6 +14,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace vidq::engine {
 
@@ -58,6 +60,8 @@ class admission {
   void on_rate_limited(std::string_view account, std::string_view model, millis now);
 
   int in_flight(std::string_view account, std::string_view model) const;
+  // Every (account, model) seen so far (seeded, claimed or rate limited), for status views.
+  std::vector<std::pair<std::string, std::string>> lanes() const;
   // 0 for an account never registered with set_account.
   int configured_cap(std::string_view account) const;
   // The AIMD cap: configured cap minus the 1302 penalty, plus one per quiet period since.

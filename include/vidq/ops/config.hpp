@@ -44,6 +44,7 @@ struct polling_config {
   millis deadline_min = 15 * 60'000;   // a task polled longer than this...
   double deadline_factor = 6.0;        // ...and longer than factor × expected fails poll_deadline
   double requests_per_second = 10.0;   // GET budget per account
+  double duration_scale = 1.0;         // × built-in expected durations (a time-scaled simulator)
 };
 
 struct retry_config {

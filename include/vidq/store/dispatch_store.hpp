@@ -75,9 +75,10 @@ class dispatch_store {
   // job_events row through the trigger, in the same transaction.
 
   // submitting → processing: the provider accepted `request_id` as `task_id`. Must commit
-  // before the first poll (DESIGN.md §2, write-ahead submit).
+  // before the first poll (DESIGN.md §2, write-ahead submit). `cost` (milli-CNY) is recorded
+  // now because the provider charges at creation: budgets must see it while the task runs.
   result<bool> record_accepted(std::int64_t id, std::string_view request_id, std::string_view task_id,
-                               millis next_poll_at);
+                               millis next_poll_at, std::int64_t cost);
   // submitting → queued, to be submitted again at `not_before`. `refund_attempt` for
   // rejections that say nothing about the job (1302: the account was full).
   result<bool> record_requeued(std::int64_t id, std::string_view request_id, millis not_before,

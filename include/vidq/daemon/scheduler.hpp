@@ -1,0 +1,183 @@
+#pragma once
+// The heart of `vidq run` (DESIGN.md §2): one coroutine loop on one io_context that claims
+// queued jobs while admission has free slots, submits them write-ahead, polls them on their
+// schedule and downloads the results, recording every step in SQLite before acting on it.
+// docs/DAEMON.md tells the whole story; docs/ENGINE_DECISIONS.md §0 the pure pieces used.
+//
+// Every provider call runs as its own task coroutine; the loop only decides what to start.
+// The database is the only state that matters: anything kept in memory here (admission
+// counts, the fairness turn, learned durations) is rebuilt from it at start, so kill -9 at
+// any moment loses nothing (recovery: submitting → ambiguous policy, processing → polled
+// again, downloading → downloaded again).
+#include "vidq/core/clock.hpp"
+#include "vidq/daemon/control.hpp"
+#include "vidq/engine/admission.hpp"
+#include "vidq/engine/expected_duration.hpp"
+#include "vidq/engine/fairness.hpp"
+#include "vidq/engine/fetch.hpp"
+#include "vidq/engine/poll_schedule.hpp"
+#include "vidq/ops/config.hpp"
+#include "vidq/ops/metrics.hpp"
+#include "vidq/provider/client.hpp"
+#include "vidq/store/account_store.hpp"
+#include "vidq/store/dispatch_store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace vidq::store {
+class database;
+}
+
+namespace vidq::daemon {
+
+struct scheduler_options {
+  millis idle_check = 200;         // PRAGMA data_version period: new rows noticed this fast
+  millis rescan = 5'000;           // full queue look even when nothing seemed to change
+  millis shutdown_grace = 20'000;  // submits in flight get this long to finish on SIGTERM
+  int max_downloads = 8;           // concurrent result downloads
+  bool exit_when_idle = false;     // return once nothing can progress without an operator
+  std::uint64_t seed = 0;          // RNG for jitter; 0 = from std::random_device
+};
+
+struct scheduler_deps {
+  store::database& db;
+  const vidq::clock& clock;
+  engine::result_fetcher& fetcher;
+  ops::metrics& metrics;
+};
+
+using client_map = std::map<std::string, std::unique_ptr<provider::provider_client>, std::less<>>;
+
+class scheduler final : public daemon_control {
+ public:
+  // `clients`: one per configured account that could be created (key loaded). Rows of an
+  // account without a client fail `unknown_account` at claim.
+  scheduler(boost::asio::any_io_executor ex, scheduler_deps deps, ops::config cfg, client_map clients,
+            scheduler_options options = {});
+  ~scheduler() override;
+
+  // Recovery, then the loop, until request_stop() (or idleness with exit_when_idle); then
+  // the shutdown drain. Errors only for a database that cannot be read at start.
+  boost::asio::awaitable<result<void>> run();
+  // SIGTERM/SIGINT: stop admitting; polls and downloads are cancelled at once (their rows
+  // stay resumable), submits get the grace period, then are cancelled too.
+  void request_stop();
+  // SIGHUP: caps, budgets, polling and retry settings, accounts and their clients. Clients
+  // being replaced are kept alive until exit (tasks may still use them).
+  void reload(ops::config cfg, client_map clients);
+  // Called once recovery is done and the loop runs (sd_notify READY=1).
+  void on_ready(std::function<void()> f) { on_ready_ = std::move(f); }
+
+  // daemon_control
+  runtime_view runtime() const override;
+  void wake() override;
+  bool pause_account(std::string_view name, std::string reason) override;
+  bool resume_account(std::string_view name) override;
+
+ private:
+  struct task_slot {
+    enum class kind { submit, poll, download } what;
+    boost::asio::cancellation_signal signal;
+  };
+
+  // scheduler.cpp: the loop
+  result<void> start_up();
+  void tick();
+  bool check_data_version();
+  void sync_pauses();
+  void sync_accounts();
+  bool idle_now();
+  millis next_wake() const;
+  boost::asio::awaitable<void> sleep_until(millis when);
+  boost::asio::awaitable<void> drain();
+  void spawn(task_slot::kind what, boost::asio::awaitable<void> body);
+
+  // admit.cpp: claims under admission, budget and fairness
+  void admit();
+  void admit_lane(const std::string& account, const std::string& model, std::vector<store::queue_group> groups);
+  void fail_unclaimable(const store::queue_group& group, std::string_view code, std::string_view message);
+  int affordable(const std::string& batch, const std::string& model, int wanted);
+  std::int64_t batch_spend(const std::string& batch);
+
+  // submit_task.cpp
+  boost::asio::awaitable<void> submit_task(store::job_row row);
+  void after_submit_verdict(const store::job_row& row, provider::verdict v);
+  void refund(const store::job_row& row);  // budget reservation of a job that was not charged
+
+  // poll_task.cpp: polls and downloads
+  void start_polls();
+  boost::asio::awaitable<void> poll_task(store::job_row row);
+  void start_downloads();
+  boost::asio::awaitable<void> download_task(store::job_row row);
+  void observe_duration(const store::job_row& row, millis submitted, millis detected);
+
+  // helpers (scheduler.cpp)
+  engine::duration_dist expected_for(const store::job_row& row) const;
+  void release(const std::string& account, const std::string& model);
+  void pause_from_provider(const std::string& account, const provider::verdict& v);
+  double random01();
+  millis now() const { return clock_.now(); }
+  void seed_estimator();
+  void note_requeue(millis not_before);
+
+  boost::asio::any_io_executor ex_;
+  store::database& db_;
+  const vidq::clock& clock_;
+  engine::result_fetcher& fetcher_;
+  ops::metrics& metrics_;
+  ops::config cfg_;
+  client_map clients_;
+  std::vector<std::unique_ptr<provider::provider_client>> retired_clients_;
+  scheduler_options opt_;
+
+  store::dispatch_store dispatch_;
+  store::account_store accounts_;
+  engine::admission admission_;
+  engine::fair_share fairness_;
+  engine::duration_estimator estimator_;
+  std::map<std::string, engine::request_budget, std::less<>> poll_budgets_;
+  std::mt19937_64 rng_;
+
+  std::map<std::uint64_t, std::unique_ptr<task_slot>> tasks_;
+  std::uint64_t next_task_ = 0;
+  std::set<std::int64_t> busy_jobs_;        // a task is working on these rows
+  std::set<std::int64_t> urls_refreshed_;   // re-polled once after a 403/404 download
+  std::deque<store::job_row> download_queue_;
+  int downloads_running_ = 0;
+
+  std::int64_t data_version_ = -1;
+  bool queue_dirty_ = true;
+  millis next_rescan_ = 0;
+  std::optional<millis> next_requeue_;      // earliest not_before this process set
+  std::optional<millis> poll_wait_;         // when a due poll waits for the GET budget
+  std::optional<millis> next_poll_;         // the earliest future next_poll_at
+  millis last_admit_ = 0;
+  bool woken_ = false;
+  std::int64_t spend_today_ = 0;            // milli-CNY since utc_day_start(spend_day_)
+  millis spend_day_ = 0;
+  std::map<std::string, std::int64_t, std::less<>> batch_spend_;
+  std::optional<std::string> budget_block_;
+
+  millis started_at_ = 0;
+  millis last_tick_ = 0;
+  bool stopping_ = false;
+  bool ready_ = false;
+  std::function<void()> on_ready_;
+  boost::asio::steady_timer wake_timer_;
+};
+
+}  // namespace vidq::daemon

@@ -1,0 +1,151 @@
+// `vidq run`: the daemon (DESIGN.md §2, docs/DAEMON.md). Wires the config, the database,
+// the instance lock, the HTTPS client and one provider client per account to the scheduler
+// on one io_context, and turns signals into its lifecycle: SIGTERM/SIGINT drain and exit 0,
+// SIGHUP reloads the config.
+#include "command.hpp"
+#include "session.hpp"
+#include "vidq/daemon/instance_lock.hpp"
+#include "vidq/daemon/scheduler.hpp"
+#include "vidq/engine/fetch.hpp"
+#include "vidq/net/https_client.hpp"
+#include "vidq/ops/log.hpp"
+#include "vidq/ops/metrics.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <optional>
+
+namespace vidq::cli {
+namespace {
+
+namespace asio = boost::asio;
+
+struct run_options {
+  bool exit_when_idle = false;
+  std::uint64_t seed = 0;
+  double grace_seconds = 20;
+};
+
+// One client per account; an account whose key cannot be loaded is a config error at
+// start (exit 2) but only a warning on reload (the old clients keep running).
+std::optional<daemon::client_map> make_clients(const ops::config& cfg, net::https_client& http, const clock& clk,
+                                               std::string& why) {
+  daemon::client_map clients;
+  for (const auto& account : cfg.accounts) {
+    std::string reason;
+    auto c = provider::https_provider_client::create(account, http, clk, reason);
+    if (!c) {
+      why = "account '" + account.name + "': " + reason;
+      return std::nullopt;
+    }
+    clients.emplace(account.name, std::move(*c));
+  }
+  return clients;
+}
+
+void apply_log_level(const ops::config& cfg) {
+  log::level lvl = log::level::info;
+  if (log::parse_level(cfg.log_level, lvl)) log::set_min_level(lvl);
+}
+
+int run_daemon(context& ctx, const run_options& opt) {
+  auto s = open_session(ctx, db_access::create);
+  if (!s) return ctx.exit_code;
+  apply_log_level(s->config);
+  std::string why;
+  auto lock = daemon::instance_lock::acquire(s->config.database_path, why);
+  if (!lock) {
+    report_error("run", why);
+    return exit_usage;
+  }
+
+  asio::io_context ioc(1);
+  auto http = net::https_client::create(ioc.get_executor(), provider::provider_client_options(s->config));
+  if (!http) {
+    report_error("tls", "cannot set up TLS (check [tls] ca_file): " + http.error().message());
+    return exit_usage;
+  }
+  auto clients = make_clients(s->config, **http, s->clock, why);
+  if (!clients) {
+    report_error("config", why);
+    return exit_usage;
+  }
+  engine::https_result_fetcher fetcher(**http, s->config.output_dir);
+  ops::metrics metrics;
+  daemon::scheduler_options options;
+  options.exit_when_idle = opt.exit_when_idle;
+  options.seed = opt.seed;
+  options.shutdown_grace = static_cast<millis>(opt.grace_seconds * 1000);
+  daemon::scheduler sched(ioc.get_executor(), {s->db, s->clock, fetcher, metrics}, s->config, std::move(*clients),
+                          options);
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
+  // co_spawn keeps this lambda (and its captures) alive for the coroutine's whole life.
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        for (;;) {
+          boost::system::error_code ec;
+          const int signo = co_await signals.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+          if (ec) co_return;
+          if (signo != SIGHUP) {
+            sched.request_stop();
+            continue;
+          }
+          log::info("config_reload_requested", {});
+          auto fresh = load_config_or_report(ctx);
+          ctx.exit_code = exit_ok;  // a bad reload keeps the running config; it is not the exit status
+          std::string reason = "see stderr";
+          auto fresh_clients = fresh ? make_clients(*fresh, **http, s->clock, reason) : std::nullopt;
+          if (!fresh || !fresh_clients) {
+            log::error("config_reload_failed", {{"reason", reason}});
+            continue;
+          }
+          fresh->database_path = s->config.database_path;  // the DB cannot change under a running daemon
+          apply_log_level(*fresh);
+          sched.reload(std::move(*fresh), std::move(*fresh_clients));
+        }
+      },
+      asio::detached);
+
+  int code = exit_ok;
+  asio::co_spawn(ioc, sched.run(), [&](std::exception_ptr e, result<void> r) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        log::error("daemon_crashed", {{"what", x.what()}});
+      }
+      code = exit_failure;
+    } else if (!r) {
+      log::error("daemon_failed", {{"error", r.error().message()}});
+      code = exit_failure;
+    }
+    signals.cancel();
+    ioc.stop();
+  });
+  ioc.run();
+  return code;
+}
+
+}  // namespace
+
+void register_run(CLI::App& root, context& ctx) {
+  auto opt = std::make_shared<run_options>();
+  auto* cmd = root.add_subcommand("run", "Run the daemon: submit queued jobs, poll them, download the videos");
+  cmd->add_flag("--exit-when-idle", opt->exit_when_idle,
+                "Exit 0 once nothing is queued or in flight that can progress (cron-style batch runs)");
+  cmd->add_option("--seed", opt->seed, "Seed of the jitter RNG (default: random)");
+  cmd->add_option("--grace-seconds", opt->grace_seconds,
+                  "On SIGTERM/SIGINT, how long submits in flight may take to finish (default 20)")
+      ->check(CLI::Range(0.0, 600.0));
+  cmd->callback([&ctx, opt] { ctx.exit_code = run_daemon(ctx, *opt); });
+}
+
+}  // namespace vidq::cli

@@ -1,0 +1,133 @@
+// Admission pass: for every (account, model) with queued rows, claim as many as its free
+// slots allow (AIMD cap, pauses, budget), split across batches by fair_share, and start a
+// submit task per claimed row. docs/ENGINE_DECISIONS.md §0 "claim".
+#include "vidq/daemon/job_log.hpp"
+#include "vidq/daemon/scheduler.hpp"
+#include "vidq/ops/log.hpp"
+#include "vidq/store/sqlite.hpp"
+
+#include <algorithm>
+
+namespace vidq::daemon {
+
+void scheduler::admit() {
+  const millis t = now();
+  queue_dirty_ = false;
+  next_rescan_ = t + opt_.rescan;
+  last_admit_ = t;
+  budget_block_.reset();
+  if (spend_day_ != 0 && engine::utc_day_start(t) != spend_day_) {
+    spend_day_ = engine::utc_day_start(t);
+    spend_today_ = 0;
+  }
+  // The DB is the truth for slots; between two awaits memory equals it, so resyncing here
+  // costs nothing and heals any drift (a row cancelled by an operator mid-task).
+  if (auto counts = dispatch_.inflight_counts()) admission_.seed(*counts);
+
+  auto groups = dispatch_.queued_groups();
+  if (!groups) {
+    log::error("queue_unreadable", {{"error", groups.error().message()}});
+    return;
+  }
+  // queued_groups() is ordered by (account, model, ...): consecutive runs are lanes.
+  auto begin = groups->begin();
+  while (begin != groups->end()) {
+    auto end = std::find_if(begin, groups->end(),
+                            [&](const auto& g) { return g.account != begin->account || g.model != begin->model; });
+    admit_lane(begin->account, begin->model, std::vector<store::queue_group>(begin, end));
+    begin = end;
+  }
+}
+
+void scheduler::admit_lane(const std::string& account, const std::string& model,
+                           std::vector<store::queue_group> groups) {
+  if (!clients_.contains(account)) {
+    for (const auto& g : groups) {
+      fail_unclaimable(g, "unknown_account",
+                       "no [[accounts]] entry named '" + account +
+                           "' in the config (or its key could not be loaded); fix the config, reload "
+                           "(SIGHUP) and `vidq retry` the job");
+    }
+    return;
+  }
+  int free = admission_.free_slots(account, model, now());
+  while (free > 0 && !groups.empty()) {
+    const auto plan = fairness_.plan(groups, free);
+    if (plan.empty()) break;
+    for (const auto& share : plan) {
+      const int wanted = affordable(share.group.batch, model, share.count);
+      auto drop = [&] { std::erase(groups, share.group); };
+      if (wanted <= 0) {
+        drop();
+        continue;
+      }
+      auto rows = dispatch_.claim(share.group, wanted);
+      if (!rows) {
+        log::error("claim_failed", {{"account", account}, {"model", model}, {"error", rows.error().message()}});
+        return;
+      }
+      // Fewer rows than asked: the group has nothing more runnable now (backoff).
+      if (static_cast<int>(rows->size()) < wanted) drop();
+      if (rows->empty()) continue;
+      const int n = static_cast<int>(rows->size());
+      admission_.on_claimed(account, model, n);
+      free -= n;
+      const std::int64_t price = engine::price_of(model, cfg_.budget);
+      spend_today_ += price * n;
+      if (cfg_.budget.batch_limit) batch_spend_[share.group.batch] = batch_spend(share.group.batch) + price * n;
+      for (auto& row : *rows) {
+        busy_jobs_.insert(row.id);
+        spawn(task_slot::kind::submit, submit_task(std::move(row)));
+      }
+    }
+  }
+}
+
+void scheduler::fail_unclaimable(const store::queue_group& group, std::string_view code, std::string_view message) {
+  // Bounded per pass so a million bad rows cannot stall the loop; the next pass continues.
+  for (int round = 0; round < 10; ++round) {
+    auto rows = dispatch_.claim(group, 100);
+    if (!rows || rows->empty()) return;
+    for (const auto& row : *rows) {
+      if (is_true(dispatch_.record_failed(row.id, job_state::submitting, code, message))) {
+        log_job(log::level::warn, "job_failed", row, {{"code", code}, {"message", message}});
+      }
+    }
+    if (rows->size() < 100) return;
+  }
+  queue_dirty_ = true;
+}
+
+int scheduler::affordable(const std::string& batch, const std::string& model, int wanted) {
+  const auto& budget = cfg_.budget;
+  if (!budget.daily_limit && !budget.batch_limit) return wanted;
+  const std::int64_t price = engine::price_of(model, budget);
+  if (price <= 0) return wanted;
+  if (spend_day_ == 0) spend_day_ = engine::utc_day_start(now());
+  std::int64_t n = wanted;
+  const engine::spend_snapshot spend{spend_today_, budget.batch_limit ? batch_spend(batch) : 0};
+  if (budget.daily_limit) n = std::min(n, (*budget.daily_limit - spend.today) / price);
+  if (budget.batch_limit) n = std::min(n, (*budget.batch_limit - spend.batch) / price);
+  if (n <= 0) {
+    budget_block_ = engine::budget_blocks(budget, batch, spend, price);
+    if (!budget_block_) budget_block_ = "budget exhausted";
+    return 0;
+  }
+  return static_cast<int>(n);
+}
+
+std::int64_t scheduler::batch_spend(const std::string& batch) {
+  if (auto it = batch_spend_.find(batch); it != batch_spend_.end()) return it->second;
+  // Covered by the jobs_batch_progress index (batch, state, cost).
+  std::int64_t spent = 0;
+  auto s = db_.cached("SELECT coalesce(sum(cost), 0) FROM jobs WHERE batch = ?1 AND state <> 'queued'");
+  if (s) {
+    (*s)->bind(1, batch);
+    if (is_true((*s)->step())) spent = (*s)->get_int64(0);
+    (*s)->reset();
+  }
+  batch_spend_[batch] = spent;
+  return spent;
+}
+
+}  // namespace vidq::daemon

@@ -1,0 +1,221 @@
+// Polls of processing jobs whose next_poll_at has come, and downloads of finished ones.
+// A finished task (SUCCESS or FAIL) frees its admission slot at once: the download runs
+// outside the cap, so a queued job never waits for a file transfer.
+#include "vidq/daemon/job_log.hpp"
+#include "vidq/daemon/scheduler.hpp"
+#include "vidq/engine/backoff.hpp"
+#include "vidq/ops/log.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+
+#include <chrono>
+
+namespace vidq::daemon {
+
+namespace asio = boost::asio;
+using provider::action;
+
+void scheduler::start_polls() {
+  poll_wait_.reset();
+  next_poll_.reset();
+  const millis t = now();
+  auto due = dispatch_.due_polls(static_cast<int>(busy_jobs_.size()) + 64);
+  if (!due) {
+    log::error("polls_unreadable", {{"error", due.error().message()}});
+    return;
+  }
+  for (auto& row : *due) {
+    if (busy_jobs_.contains(row.id) || !row.task_id) continue;
+    auto budget = poll_budgets_.find(row.account);
+    if (budget == poll_budgets_.end() || !clients_.contains(row.account)) continue;  // account left the config
+    if (!budget->second.try_take(t)) {
+      const millis at = budget->second.next_available(t);
+      poll_wait_ = poll_wait_ ? std::min(*poll_wait_, at) : at;
+      continue;
+    }
+    busy_jobs_.insert(row.id);
+    spawn(task_slot::kind::poll, poll_task(std::move(row)));
+  }
+  // The earliest poll still ahead, for the loop's sleep (due ones are running now).
+  if (auto next = dispatch_.next_poll_time(); next && *next && **next > t) next_poll_ = **next;
+}
+
+asio::awaitable<void> scheduler::poll_task(store::job_row row) {
+  provider::provider_client& client = *clients_.find(row.account)->second;
+  const auto expected = expected_for(row);
+  const millis submitted = row.submitted_at.value_or(row.updated_at);
+  provider::poll_context ctx;
+  ctx.submitted_at = submitted;
+  const std::string task_id = *row.task_id;
+  auto reply = co_await client.poll(task_id, ctx);
+  const millis t = now();
+  const int polls_done = static_cast<int>(row.polls) + 1;
+
+  auto fail = [&](std::string_view code, std::string_view message, std::string_view outcome) {
+    metrics_.bump(metrics_.polls, outcome);
+    if (is_true(dispatch_.record_failed(row.id, job_state::processing, code, message))) {
+      log_job(log::level::info, "job_failed", row,
+              {{"from", "processing"}, {"to", "failed"}, {"code", code}, {"message", message}, {"polls", polls_done}});
+      release(row.account, row.model);
+    }
+  };
+  auto deadline_fail = [&] {
+    fail("poll_deadline",
+         "the provider did not finish task " + task_id + " within " +
+             std::to_string(engine::poll_deadline(expected, cfg_.polling) / 1000) +
+             " s; it may still finish remotely (check the console)",
+         "deadline");
+  };
+  auto reschedule = [&](millis at, std::string_view outcome) {
+    metrics_.bump(metrics_.polls, outcome);
+    if (is_true(dispatch_.record_polled(row.id, at))) {
+      next_poll_ = next_poll_ ? std::min(*next_poll_, at) : at;
+    }
+  };
+
+  if (std::holds_alternative<provider::task_running>(reply)) {
+    if (engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
+      deadline_fail();
+    } else {
+      reschedule(engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01()), "running");
+    }
+  } else if (auto* done = std::get_if<provider::task_succeeded>(&reply)) {
+    metrics_.bump(metrics_.polls, "succeeded");
+    if (is_true(dispatch_.record_remote_success(row.id, done->video_url, done->cover_url))) {
+      release(row.account, row.model);
+      log_job(log::level::info, "job_finished_remotely", row,
+              {{"from", "processing"}, {"to", "downloading"}, {"polls", polls_done}, {"run_ms", t - submitted}});
+      row.state = job_state::downloading;
+      row.video_url = done->video_url;
+      row.cover_url = done->cover_url;
+      row.polls = polls_done;
+      observe_duration(row, submitted, t);  // before row.updated_at changes meaning
+      download_queue_.push_back(std::move(row));
+    }
+  } else if (auto* failed = std::get_if<provider::task_failed>(&reply)) {
+    metrics_.bump(metrics_.provider_errors, failed->error_code);
+    fail(failed->error_code, failed->message.empty() ? "the provider reported FAIL" : failed->message, "failed");
+  } else {
+    auto& v = std::get<provider::verdict>(reply);
+    if (v.error_code != "cancelled") metrics_.bump(metrics_.provider_errors, v.error_code);
+    switch (v.what) {
+      case action::fail_job:
+        fail(v.error_code, v.message, "failed");
+        break;
+      case action::pause_account:
+        pause_from_provider(row.account, v);
+        reschedule(std::max(v.not_before.value_or(t), t + 60'000), "paused");
+        break;
+      case action::retry:
+      case action::ambiguous:
+        if (engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
+          deadline_fail();
+        } else {
+          const millis backoff = engine::retry_at(v, std::min(polls_done, 6), cfg_.retry, t, random01());
+          const millis scheduled = engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01());
+          reschedule(std::max(backoff, std::min(scheduled, t + cfg_.retry.base_delay)), "retry");
+          if (v.error_code != "cancelled") {
+            log_job(log::level::info, "poll_retry", row, {{"code", v.error_code}, {"message", v.message}});
+          }
+        }
+        break;
+    }
+  }
+  busy_jobs_.erase(row.id);
+  wake();
+}
+
+// updated_at is the last poll that saw the task running (or the submit): it ended between
+// that and `detected`.
+void scheduler::observe_duration(const store::job_row& row, millis submitted, millis detected) {
+  boost::system::error_code ec;
+  auto params = boost::json::parse(row.params.empty() ? "{}" : row.params, ec);
+  const boost::json::object empty;
+  const auto& obj = (!ec && params.is_object()) ? params.as_object() : empty;
+  const millis last_running = std::max(row.updated_at, submitted);
+  estimator_.observe(engine::duration_key(row.model, obj), engine::observed_duration(submitted, last_running, detected));
+}
+
+void scheduler::start_downloads() {
+  while (downloads_running_ < opt_.max_downloads && !download_queue_.empty()) {
+    auto row = std::move(download_queue_.front());
+    download_queue_.pop_front();
+    if (busy_jobs_.contains(row.id)) continue;
+    busy_jobs_.insert(row.id);
+    ++downloads_running_;
+    spawn(task_slot::kind::download, download_task(std::move(row)));
+  }
+}
+
+asio::awaitable<void> scheduler::download_task(store::job_row row) {
+  engine::fetch_request req(row.id, row.batch, row.video_url.value_or(""), row.cover_url.value_or(""));
+  req.urls_refreshed = urls_refreshed_.contains(row.id);
+  const millis started = now();
+  for (int attempt = 1;; ++attempt) {
+    auto got = co_await fetcher_.fetch(req);
+    const millis t = now();
+    if (auto* f = std::get_if<engine::fetched>(&got)) {
+      store::dispatch_store::download_outcome out;
+      out.video_path = f->video_path.string();
+      out.video_bytes = static_cast<std::int64_t>(f->video_bytes);
+      out.video_sha256 = f->video_sha256;
+      out.cover_path = f->cover_path.string();
+      out.cost = row.cost;
+      metrics_.bump(metrics_.downloads, "ok");
+      metrics_.download_bytes += f->video_bytes;
+      if (is_true(dispatch_.record_succeeded(row.id, out))) {
+        const millis submitted = row.submitted_at.value_or(started);
+        metrics_.job_duration.observe(static_cast<double>(t - submitted) / 1000.0);
+        log_job(log::level::info, "job_succeeded", row,
+                {{"from", "downloading"},
+                 {"to", "succeeded"},
+                 {"video_path", out.video_path},
+                 {"bytes", out.video_bytes},
+                 {"download_ms", t - started},
+                 {"total_ms", t - submitted}});
+        if (!f->cover_error.empty()) log_job(log::level::warn, "cover_download_failed", row, {{"message", f->cover_error}});
+      }
+      urls_refreshed_.erase(row.id);
+      break;
+    }
+    auto& v = std::get<provider::verdict>(got);
+    if (v.error_code == "cancelled" || stopping_) break;  // stays downloading: redone at next start
+    metrics_.bump(metrics_.provider_errors, v.error_code);
+    if (v.what == action::retry && v.hint == provider::retry_hint::refresh_urls) {
+      metrics_.bump(metrics_.downloads, "expired");
+      if (is_true(dispatch_.record_urls_expired(row.id))) {
+        urls_refreshed_.insert(row.id);
+        next_poll_ = t;
+        log_job(log::level::info, "urls_expired", row, {{"code", v.error_code}, {"message", v.message}});
+      }
+      break;
+    }
+    if (v.what != action::retry || attempt >= cfg_.retry.max_attempts) {
+      metrics_.bump(metrics_.downloads, "failed");
+      urls_refreshed_.erase(row.id);
+      if (is_true(dispatch_.record_failed(row.id, job_state::downloading, v.error_code, v.message))) {
+        log_job(log::level::warn, "job_failed", row,
+                {{"from", "downloading"}, {"to", "failed"}, {"code", v.error_code}, {"message", v.message}});
+      }
+      break;
+    }
+    metrics_.bump(metrics_.downloads, "retry");
+    const millis at = engine::retry_at(v, attempt, cfg_.retry, t, random01());
+    log_job(log::level::info, "download_retry", row,
+            {{"code", v.error_code}, {"message", v.message}, {"retry_in_ms", at - t}});
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(std::chrono::milliseconds(at - t));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+  }
+  --downloads_running_;
+  busy_jobs_.erase(row.id);
+  wake();
+}
+
+}  // namespace vidq::daemon

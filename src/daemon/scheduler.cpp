@@ -1,0 +1,391 @@
+// The loop of `vidq run`: start-up recovery, one pass per wake-up (notice changes, admit,
+// start due polls and downloads), sleep until the next thing to do, drain on shutdown.
+#include "vidq/daemon/scheduler.hpp"
+
+#include "vidq/daemon/job_log.hpp"
+#include "vidq/ops/log.hpp"
+#include "vidq/store/sqlite.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+
+#include <algorithm>
+#include <chrono>
+
+namespace vidq::daemon {
+
+namespace asio = boost::asio;
+
+scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config cfg, client_map clients,
+                     scheduler_options options)
+    : ex_(ex),
+      db_(deps.db),
+      clock_(deps.clock),
+      fetcher_(deps.fetcher),
+      metrics_(deps.metrics),
+      cfg_(std::move(cfg)),
+      clients_(std::move(clients)),
+      opt_(options),
+      dispatch_(deps.db, deps.clock),
+      accounts_(deps.db, deps.clock),
+      rng_(options.seed != 0 ? options.seed : std::random_device{}()),
+      wake_timer_(ex) {}
+
+scheduler::~scheduler() = default;
+
+asio::awaitable<result<void>> scheduler::run() {
+  if (auto up = start_up(); !up) co_return up;
+  ready_ = true;
+  log::info("daemon_ready", {{"accounts", clients_.size()}, {"recovery_ms", now() - started_at_}});
+  if (on_ready_) on_ready_();
+  while (!stopping_) {
+    tick();
+    if (opt_.exit_when_idle && idle_now()) {
+      log::info("daemon_idle", {{"detail", "nothing queued or in flight that can progress; exiting"}});
+      break;
+    }
+    co_await sleep_until(next_wake());
+  }
+  co_await drain();
+  co_return result<void>{};
+}
+
+// ---- start-up -------------------------------------------------------------------------
+
+result<void> scheduler::start_up() {
+  started_at_ = now();
+  sync_accounts();
+  check_data_version();
+  sync_pauses();
+  auto counts = dispatch_.inflight_counts();
+  if (!counts) return counts.error();
+  admission_.seed(*counts);
+  seed_estimator();
+  if (cfg_.budget.daily_limit) {
+    spend_day_ = engine::utc_day_start(now());
+    auto s = db_.prepare("SELECT coalesce(sum(cost), 0) FROM jobs WHERE submitted_at >= ?1");
+    if (s && is_true(s->bind(1, spend_day_).step())) spend_today_ = s->get_int64(0);
+  }
+
+  // Recovery (DESIGN.md §2). processing rows need nothing: their next_poll_at is in the DB.
+  auto transient = dispatch_.transient_rows();
+  if (!transient) return transient.error();
+  int ambiguous = 0;
+  int downloads = 0;
+  for (auto& row : *transient) {
+    if (row.state == job_state::downloading) {
+      download_queue_.push_back(std::move(row));
+      ++downloads;
+      continue;
+    }
+    // submitting: the POST may or may not have reached the provider before the stop.
+    ++ambiguous;
+    if (cfg_.retry.on_ambiguous_submit == ops::ambiguous_submit_policy::resubmit) {
+      log_job(log::level::warn, "submit_resumed", row, {{"detail", "resubmitting with the same request_id"}});
+      busy_jobs_.insert(row.id);
+      spawn(task_slot::kind::submit, submit_task(std::move(row)));
+      continue;
+    }
+    const std::string message =
+        "vidq stopped while submitting request_id " + row.request_id.value_or("?") +
+        "; the provider may have created (and billed) a task. Check the provider console for that "
+        "request_id, then `vidq retry " + std::to_string(row.id) + "` to submit again if it has none.";
+    auto done = dispatch_.record_failed(row.id, job_state::submitting, "submit_ambiguous", message);
+    if (done && *done) {
+      release(row.account, row.model);
+      log_job(log::level::warn, "job_failed", row, {{"code", "submit_ambiguous"}, {"message", message}});
+    }
+  }
+  if (ambiguous + downloads > 0) {
+    log::info("recovery", {{"ambiguous_submits", ambiguous}, {"downloads_restarted", downloads}});
+  }
+  return {};
+}
+
+void scheduler::sync_accounts() {
+  for (const auto& a : cfg_.accounts) {
+    admission_.set_account(a.name, a.cap());
+    auto it = poll_budgets_.find(a.name);
+    if (it == poll_budgets_.end()) {
+      poll_budgets_.emplace(a.name, engine::request_budget(cfg_.polling.requests_per_second, now()));
+    } else {
+      it->second.set_rate(cfg_.polling.requests_per_second);
+    }
+  }
+}
+
+void scheduler::seed_estimator() {
+  // The newest detections first (job_events is append-only; walking its rowid backwards is
+  // an index-free but bounded read), fed oldest first so the EWM ends on the recent ones.
+  auto s = db_.prepare(
+      "SELECT j.model, j.params, j.submitted_at, e.at FROM job_events e JOIN jobs j ON j.id = e.job_id "
+      "WHERE e.to_state = 'downloading' AND e.from_state = 'processing' AND j.submitted_at IS NOT NULL "
+      "ORDER BY e.id DESC LIMIT 2000");
+  if (!s) return;
+  struct sample {
+    std::string key;
+    millis duration;
+  };
+  std::vector<sample> samples;
+  auto done = s->for_each_row([&](const store::statement& st) {
+    boost::system::error_code ec;
+    auto params = boost::json::parse(st.get_text(1), ec);
+    const boost::json::object empty;
+    const auto& obj = (!ec && params.is_object()) ? params.as_object() : empty;
+    samples.push_back({engine::duration_key(st.get_text(0), obj), st.get_int64(3) - st.get_int64(2)});
+  });
+  if (!done) return;
+  for (auto it = samples.rbegin(); it != samples.rend(); ++it) estimator_.observe(it->key, it->duration);
+}
+
+// ---- one pass -------------------------------------------------------------------------
+
+void scheduler::tick() {
+  const millis t = now();
+  last_tick_ = t;
+  ++metrics_.loop_ticks;
+  if (check_data_version()) {
+    queue_dirty_ = true;
+    sync_pauses();
+  }
+  if (t >= next_rescan_) queue_dirty_ = true;
+  if (next_requeue_ && t >= *next_requeue_) {
+    queue_dirty_ = true;
+    next_requeue_.reset();
+  }
+  if (auto change = admission_.next_change(last_admit_); change && t >= *change) queue_dirty_ = true;
+  if (stopping_) return;
+  if (queue_dirty_) admit();
+  start_polls();
+  start_downloads();
+}
+
+bool scheduler::check_data_version() {
+  // Changes by other connections (CLI, cron, sqlite3) bump it; our own writes do not.
+  auto s = db_.cached("PRAGMA data_version");
+  if (!s) return false;
+  std::int64_t v = data_version_;
+  if (is_true((*s)->step())) v = (*s)->get_int64(0);
+  (*s)->reset();
+  const bool changed = v != data_version_;
+  data_version_ = v;
+  return changed;
+}
+
+void scheduler::sync_pauses() {
+  auto rows = accounts_.pauses();
+  if (!rows) {
+    log::warn("pauses_unreadable", {{"error", rows.error().message()}});
+    return;
+  }
+  for (const auto& a : cfg_.accounts) {
+    auto it = std::find_if(rows->begin(), rows->end(), [&](const auto& r) { return r.account == a.name; });
+    const bool was_paused = admission_.is_paused(a.name, now());
+    admission_.resume(a.name);
+    if (it != rows->end()) {
+      admission_.pause(a.name, it->reason, it->until);
+    } else if (was_paused) {
+      log::info("account_resumed", {{"account", a.name}});
+    }
+  }
+}
+
+void scheduler::note_requeue(millis not_before) {
+  if (!next_requeue_ || not_before < *next_requeue_) next_requeue_ = not_before;
+}
+
+millis scheduler::next_wake() const {
+  const millis t = now();
+  millis when = t + opt_.idle_check;
+  auto consider = [&](std::optional<millis> m) {
+    if (m && *m < when) when = std::max(*m, t);
+  };
+  consider(next_rescan_);
+  consider(next_requeue_);
+  consider(admission_.next_change(t));
+  consider(poll_wait_);
+  consider(next_poll_);
+  return when;
+}
+
+asio::awaitable<void> scheduler::sleep_until(millis when) {
+  if (woken_) {
+    woken_ = false;
+    co_return;
+  }
+  const millis delay = std::max<millis>(when - now(), 0);
+  wake_timer_.expires_after(std::chrono::milliseconds(delay));
+  boost::system::error_code ec;
+  co_await wake_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  woken_ = false;
+}
+
+void scheduler::wake() {
+  woken_ = true;
+  wake_timer_.cancel();
+}
+
+bool scheduler::idle_now() {
+  if (!tasks_.empty() || !download_queue_.empty()) return false;
+  auto counts = dispatch_.inflight_counts();
+  if (!counts || !counts->empty()) return false;
+  auto transient = dispatch_.transient_rows();
+  if (!transient || !transient->empty()) return false;
+  auto next = dispatch_.next_poll_time();
+  if (!next || next->has_value()) return false;
+  auto groups = dispatch_.queued_groups();
+  if (!groups) return false;
+  for (const auto& g : *groups) {
+    if (!clients_.contains(g.account)) continue;  // failed at the next claim anyway
+    const auto p = admission_.pause_state(g.account, now());
+    if (p.status == engine::account_status::paused) continue;  // needs an operator
+    if (budget_block_) continue;                               // needs money or tomorrow
+    return false;
+  }
+  return true;
+}
+
+// ---- tasks ----------------------------------------------------------------------------
+
+void scheduler::spawn(task_slot::kind what, asio::awaitable<void> body) {
+  const auto key = next_task_++;
+  auto slot = std::make_unique<task_slot>();
+  slot->what = what;
+  auto cancel_slot = slot->signal.slot();
+  tasks_.emplace(key, std::move(slot));
+  asio::co_spawn(ex_, std::move(body),
+                 asio::bind_cancellation_slot(cancel_slot, [this, key](std::exception_ptr e) {
+                   if (e) {
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& x) {
+                       log::error("task_crashed", {{"what", x.what()}});
+                     }
+                   }
+                   // Not erased here: the signal must outlive the completion that uses it.
+                   asio::post(ex_, [this, key] {
+                     tasks_.erase(key);
+                     wake();
+                   });
+                 }));
+}
+
+asio::awaitable<void> scheduler::drain() {
+  stopping_ = true;
+  const millis started = now();
+  // Polls and downloads are safe to cut: their rows stay processing/downloading and the
+  // next start resumes them. Submits get the grace: cutting one after its write makes it
+  // ambiguous, which is an operator's problem.
+  for (auto& [key, t] : tasks_) {
+    if (t->what != task_slot::kind::submit) t->signal.emit(asio::cancellation_type::terminal);
+  }
+  const millis grace_end = started + opt_.shutdown_grace;
+  while (!tasks_.empty() && now() < grace_end) co_await sleep_until(std::min(grace_end, now() + 50));
+  if (!tasks_.empty()) {
+    log::warn("shutdown_grace_over", {{"tasks", tasks_.size()}});
+    for (auto& [key, t] : tasks_) t->signal.emit(asio::cancellation_type::terminal);
+    const millis hard_end = now() + 5'000;
+    while (!tasks_.empty() && now() < hard_end) co_await sleep_until(std::min(hard_end, now() + 50));
+  }
+  log::info("daemon_stopped", {{"drain_ms", now() - started}, {"tasks_left", tasks_.size()}});
+}
+
+void scheduler::request_stop() {
+  if (!stopping_) log::info("daemon_stopping", {});
+  stopping_ = true;
+  wake();
+}
+
+// ---- shared helpers ---------------------------------------------------------------------
+
+engine::duration_dist scheduler::expected_for(const store::job_row& row) const {
+  boost::system::error_code ec;
+  auto params = boost::json::parse(row.params.empty() ? "{}" : row.params, ec);
+  const boost::json::object empty;
+  const auto& obj = (!ec && params.is_object()) ? params.as_object() : empty;
+  auto prior = engine::builtin_duration(row.model, obj);
+  const double scale = cfg_.polling.duration_scale;
+  prior.median = std::max<millis>(1, static_cast<millis>(static_cast<double>(prior.median) * scale));
+  prior.p90 = std::max<millis>(prior.median, static_cast<millis>(static_cast<double>(prior.p90) * scale));
+  return estimator_.estimate(engine::duration_key(row.model, obj), prior);
+}
+
+void scheduler::release(const std::string& account, const std::string& model) {
+  admission_.on_released(account, model);
+  queue_dirty_ = true;
+}
+
+void scheduler::pause_from_provider(const std::string& account, const provider::verdict& v) {
+  const std::string reason = v.error_code + ": " + v.message;
+  if (auto r = accounts_.pause(account, reason, v.not_before, store::paused_by::provider); !r) {
+    log::error("pause_not_saved", {{"account", account}, {"error", r.error().message()}});
+  }
+  if (!admission_.is_paused(account, now())) {
+    log::warn("account_paused", {{"account", account},
+                                 {"code", v.error_code},
+                                 {"message", v.message},
+                                 {"until", v.not_before ? boost::json::value(*v.not_before) : nullptr}});
+  }
+  admission_.pause(account, reason, v.not_before);
+}
+
+double scheduler::random01() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
+// ---- daemon_control ---------------------------------------------------------------------
+
+runtime_view scheduler::runtime() const {
+  runtime_view v;
+  const millis t = now();
+  v.started_at = started_at_;
+  v.last_tick = last_tick_;
+  v.draining = stopping_;
+  v.budget_block = budget_block_;
+  for (const auto& [account, model] : admission_.lanes()) {
+    v.lanes.push_back({account, model, admission_.in_flight(account, model), admission_.effective_cap(account, model, t),
+                       admission_.configured_cap(account)});
+  }
+  for (const auto& a : cfg_.accounts) {
+    const auto p = admission_.pause_state(a.name, t);
+    v.accounts.push_back({a.name, std::string(ops::to_string(a.provider)), p.status != engine::account_status::active,
+                          p.reason, p.until});
+  }
+  return v;
+}
+
+bool scheduler::pause_account(std::string_view name, std::string reason) {
+  if (!cfg_.find_account(name)) return false;
+  if (reason.empty()) reason = "paused by an operator";
+  if (auto r = accounts_.pause(name, reason, std::nullopt, store::paused_by::operator_); !r) return false;
+  admission_.pause(name, reason, std::nullopt);
+  log::info("account_paused", {{"account", name}, {"by", "operator"}, {"message", reason}});
+  return true;
+}
+
+bool scheduler::resume_account(std::string_view name) {
+  if (!cfg_.find_account(name)) return false;
+  if (auto r = accounts_.resume(name); !r) return false;
+  admission_.resume(name);
+  log::info("account_resumed", {{"account", name}, {"by", "operator"}});
+  queue_dirty_ = true;
+  wake();
+  return true;
+}
+
+void scheduler::reload(ops::config cfg, client_map clients) {
+  for (auto& [name, c] : clients_) retired_clients_.push_back(std::move(c));
+  clients_ = std::move(clients);
+  cfg_ = std::move(cfg);
+  sync_accounts();
+  sync_pauses();
+  batch_spend_.clear();
+  queue_dirty_ = true;
+  log::info("config_reloaded", {{"accounts", clients_.size()}});
+  wake();
+}
+
+}  // namespace vidq::daemon
