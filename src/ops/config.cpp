@@ -145,7 +145,7 @@ void read_polling(table_reader& r, polling_config& p) {
     if (*j < 0 || *j >= 1) r.fail("jitter", "must be in [0, 1)");
     p.jitter = *j;
   }
-  r.read_seconds("deadline_min_seconds", p.deadline_min, 60);
+  r.read_seconds("deadline_min_seconds", p.deadline_min, 1);
   r.read_positive("deadline_factor", p.deadline_factor);
   r.read_positive("requests_per_second", p.requests_per_second);
   r.read_positive("duration_scale", p.duration_scale);

@@ -46,7 +46,9 @@ daemon_harness::daemon_harness(daemon_settings settings, sim::sim_config sim_cfg
        << settings_.account_extra << "\n"
        << "[polling]\nduration_scale = " << scale << "\nmin_interval_seconds = 0.1\nmax_interval_seconds = 1.0\n"
        << "requests_per_second = 500.0\n"
+       << settings_.polling_extra << "\n"
        << "[retry]\nbase_delay_seconds = 0.05\nmax_delay_seconds = 1.0\n"
+       << settings_.retry_extra << "\n"
        << "[status]\nlisten = \"127.0.0.1:0\"\n"
        << settings_.extra_toml << "\n";
   write_file(config_path(), toml.str());

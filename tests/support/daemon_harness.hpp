@@ -22,8 +22,10 @@ inline constexpr const char* daemon_key_env = "VIDQ_E2E_API_KEY";
 struct daemon_settings {
   std::string key = sim_v0;   // the simulator key the account uses
   double time_scale = 0.005;  // the simulator's; the daemon's duration_scale follows it
-  std::string extra_toml;     // appended to the generated config (e.g. [retry] tweaks)
-  std::string account_extra;  // appended inside [[accounts]] (e.g. max_in_flight = 3)
+  std::string retry_extra;    // lines appended inside [retry] (e.g. "max_attempts = 2\n")
+  std::string polling_extra;  // lines appended inside [polling]
+  std::string account_extra;  // lines appended inside [[accounts]] (e.g. max_in_flight = 3)
+  std::string extra_toml;     // further tables appended to the config
 };
 
 class daemon_harness {
