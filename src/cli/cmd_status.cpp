@@ -1,12 +1,21 @@
 #include "command.hpp"
 #include "format.hpp"
 #include "session.hpp"
+#include "vidq/ops/status_watch.hpp"
 #include "vidq/store/dispatch_store.hpp"
 #include "vidq/store/job_store.hpp"
 
 #include <boost/json/serialize.hpp>
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <thread>
 
 namespace vidq::cli {
 namespace {
@@ -64,13 +73,79 @@ void run_status(context& ctx, bool json) {
   }
 }
 
+struct status_flags {
+  bool json = false;
+  bool watch = false;
+  double interval_seconds = 2;
+  int iterations = 0;
+};
+
+std::atomic<bool> stop_watching{false};
+extern "C" void on_stop_signal(int) { stop_watching = true; }
+
+// --watch: query, render (ops/status_watch.hpp), sleep; Ctrl-C (SIGINT) or SIGTERM ends it
+// with exit 0. Sleeps in short slices so the signal is noticed at once.
+void run_watch(context& ctx, const status_flags& f) {
+  auto s = open_session(ctx, db_access::existing);
+  if (!s) return;
+  store::job_store jobs(s->db, s->clock);
+  const bool tty = stdout_is_tty();
+  stop_watching = false;
+  struct sigaction action {}, old_int{}, old_term{};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+  if (tty) std::fputs("\x1b[?25l\x1b[2J", stdout);  // hide the cursor, clear once
+  const auto interval = std::chrono::milliseconds(static_cast<long long>(f.interval_seconds * 1000));
+  for (int i = 0; !stop_watching; ++i) {
+    auto batches = jobs.batch_summaries();
+    if (!batches) {
+      report_error("status", s->db.last_error());
+      ctx.exit_code = exit_failure;
+      break;
+    }
+    ops::watch_frame_options o{.tty = tty, .now = s->clock.now()};
+    if (winsize ws{}; tty && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+      o.width = ws.ws_col;
+      o.max_batches = std::max(1, ws.ws_row - 4);  // header, "more", total, cursor line
+    }
+    const std::string frame = ops::render_watch_frame(*batches, o);
+    std::fwrite(frame.data(), 1, frame.size(), stdout);
+    std::fflush(stdout);
+    if (f.iterations > 0 && i + 1 >= f.iterations) break;
+    const auto until = std::chrono::steady_clock::now() + interval;
+    while (!stop_watching && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  if (tty) std::fputs("\x1b[?25h", stdout);
+  std::fflush(stdout);
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+}
+
 }  // namespace
 
 void register_status(CLI::App& root, context& ctx) {
-  auto json = std::make_shared<bool>(false);
+  auto f = std::make_shared<status_flags>();
   auto* cmd = root.add_subcommand("status", "Progress per batch and slots in use per account");
-  cmd->add_flag("--json", *json, "JSON array of batches");
-  cmd->callback([&ctx, json] { run_status(ctx, *json); });
+  cmd->add_flag("--json", f->json, "JSON array of batches");
+  auto* watch = cmd->add_flag("-w,--watch", f->watch, "Redraw progress bars every --interval until Ctrl-C");
+  cmd->add_option("--interval", f->interval_seconds, "Seconds between refreshes with --watch")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str()
+      ->needs(watch);
+  cmd->add_option("--iterations", f->iterations, "With --watch: stop after N refreshes (for scripts and tests)")
+      ->check(CLI::Range(1, 1 << 30))
+      ->needs(watch);
+  watch->excludes("--json");
+  cmd->footer("--watch on a terminal redraws in place; piped or logged, it prints one plain line per batch\n"
+              "per refresh (no escape codes).");
+  cmd->callback([&ctx, f] {
+    if (f->watch) run_watch(ctx, *f);
+    else run_status(ctx, f->json);
+  });
 }
 
 }  // namespace vidq::cli

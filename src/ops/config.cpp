@@ -185,6 +185,19 @@ void read_budget(table_reader& r, budget_config& b) {
   r.reject_unknown();
 }
 
+// Days, 0 = off. At least one day when on: `[budget] daily_limit_cny` sums today's finished
+// jobs, so a shorter retention would delete spend the budget still counts.
+void read_retention_days(table_reader& r, std::string_view key, std::optional<millis>& out) {
+  if (auto days = r.get<double>(key)) {
+    if (*days == 0) {
+      out.reset();
+      return;
+    }
+    if (!(*days >= 1 && *days <= 36500)) r.fail(key, "must be 0 (keep forever) or between 1 and 36500 days");
+    out = static_cast<millis>(std::llround(*days * 86'400'000.0));
+  }
+}
+
 }  // namespace
 
 int account_config::cap() const {
@@ -273,6 +286,12 @@ config load_config(const std::string& path) {
     r.read("token_file", c.status.token_file);
     r.read("token_credential", c.status.token_credential);
     c.status.token_file = resolve(base, c.status.token_file);
+    r.reject_unknown();
+  }
+  if (const auto* t = top.subtable("retention")) {
+    table_reader r(*t, path, "retention.");
+    read_retention_days(r, "finished_job_days", c.retention.finished_jobs);
+    read_retention_days(r, "events_days", c.retention.events);
     r.reject_unknown();
   }
   if (const auto* t = top.subtable("log")) {

@@ -117,6 +117,34 @@ TEST(Secrets, LoadedKeysAreRedactedFromLogs) {
   EXPECT_NE(captured.find("[REDACTED]"), std::string::npos);
 }
 
+TEST(Config, RetentionIsOffUnlessSet) {
+  EXPECT_FALSE(default_config().retention.finished_jobs);
+  EXPECT_FALSE(default_config().retention.events);
+  const auto example = load_config(std::string(VIDQ_SOURCE_DIR) + "/config/vidq.example.toml");
+  EXPECT_FALSE(example.retention.finished_jobs);  // the example shows the defaults: 0 = off
+  EXPECT_FALSE(example.retention.events);
+}
+
+TEST(Config, RetentionDaysBecomeMilliseconds) {
+  test::temp_dir dir;
+  const auto path = dir.file("vidq.toml");
+  test::write_file(path, "[retention]\nfinished_job_days = 30\nevents_days = 1.5\n");
+  const auto c = load_config(path);
+  EXPECT_EQ(c.retention.finished_jobs, 30 * 86'400'000LL);
+  EXPECT_EQ(c.retention.events, 36 * 3'600'000LL);
+  test::write_file(path, "[retention]\nfinished_job_days = 0\n");
+  EXPECT_FALSE(load_config(path).retention.finished_jobs);
+}
+
+TEST(Config, RetentionRejectsShortOrUnknownSettings) {
+  EXPECT_EQ(load_error("[retention]\nfinished_job_days = 0.5\n"),
+            "vidq.toml:retention.finished_job_days: must be 0 (keep forever) or between 1 and 36500 days");
+  EXPECT_EQ(load_error("[retention]\nevents_days = -1\n"),
+            "vidq.toml:retention.events_days: must be 0 (keep forever) or between 1 and 36500 days");
+  EXPECT_EQ(load_error("[retention]\nevents_days = \"7\"\n"), "vidq.toml:retention.events_days: must be a number");
+  EXPECT_EQ(load_error("[retention]\njob_days = 7\n"), "vidq.toml:retention.job_days: unknown key");
+}
+
 TEST(Secrets, MissingSourcesNameTheSourceOnly) {
   std::string why;
   ::unsetenv("VIDQ_TEST_MISSING_KEY");

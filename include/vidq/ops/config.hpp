@@ -67,6 +67,13 @@ struct status_config {
   std::string token_credential;
 };
 
+// [retention]: how long finished rows stay (store/housekeeping.hpp applies it). nullopt =
+// keep forever, the default: deleting history is an operator's decision, never a surprise.
+struct retention_config {
+  std::optional<millis> finished_jobs;  // succeeded/failed/cancelled jobs, by finished_at
+  std::optional<millis> events;         // job_events rows, by their `at`
+};
+
 struct config {
   std::string source;  // the file it came from; empty for built-in defaults
   std::string database_path = "vidq.db";
@@ -77,6 +84,7 @@ struct config {
   retry_config retry;
   budget_config budget;
   status_config status;
+  retention_config retention;
   std::string log_level = "info";
 
   const account_config* find_account(std::string_view name) const;

@@ -1,0 +1,201 @@
+#include "vidq/ops/doctor.hpp"
+
+#include "doctor_checks.hpp"
+#include "vidq/store/migrations.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace vidq::ops {
+namespace doctor_detail {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The first row of a one-column query, "" when there is none.
+result<std::string> first_text(store::database& db, const char* sql) {
+  auto stmt = db.prepare(sql);
+  if (!stmt) return stmt.error();
+  auto row = stmt->step();
+  if (!row) return row.error();
+  return *row ? stmt->get_text(0) : std::string();
+}
+
+std::string mib(std::uintmax_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return text;
+}
+
+// The nearest folder of `path` that exists (what a create_directories would start from).
+fs::path existing_ancestor(fs::path path) {
+  std::error_code ec;
+  path = fs::absolute(path, ec);
+  while (!path.empty() && !fs::exists(path, ec) && path.has_parent_path() && path.parent_path() != path) {
+    path = path.parent_path();
+  }
+  return path;
+}
+
+bool writable_dir(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_directory(dir, ec) && ::access(dir.c_str(), W_OK | X_OK) == 0;
+}
+
+void check_integrity(state& s) {
+  auto verdict = first_text(*s.db, s.options.quick ? "PRAGMA quick_check" : "PRAGMA integrity_check");
+  const char* name = s.options.quick ? "database quick_check" : "database integrity";
+  if (!verdict) s.add(name, check_level::fail, "cannot run: " + s.db->last_error());
+  else if (*verdict == "ok") s.add(name, check_level::ok, "ok");
+  else s.add(name, check_level::fail, *verdict + " (restore a backup: docs/OPERATIONS.md)");
+}
+
+void check_schema(state& s) {
+  auto version = store::schema_version(*s.db);
+  const int latest = store::latest_schema_version();
+  if (!version) return s.add("database schema", check_level::fail, "cannot read: " + s.db->last_error());
+  s.schema = *version;
+  const std::string text = "version " + std::to_string(*version);
+  if (*version == latest) return s.add("database schema", check_level::ok, text);
+  if (*version > latest) {
+    return s.add("database schema", check_level::fail,
+                 text + " is newer than this vidq (" + std::to_string(latest) + "): upgrade vidq");
+  }
+  s.add("database schema", check_level::warn,
+        text + " is older than this vidq (" + std::to_string(latest) + "): run `vidq migrate`");
+}
+
+void check_journal(state& s) {
+  auto mode = first_text(*s.db, "PRAGMA journal_mode");
+  if (!mode) return s.add("database journal", check_level::fail, "cannot read: " + s.db->last_error());
+  if (*mode != "wal") {
+    // database::open switches a read-write connection to WAL, so the daemon fixes this; but
+    // until then operators' readers block its writes.
+    return s.add("database journal", check_level::warn, *mode + ", not wal: the daemon switches it when it opens it");
+  }
+  std::error_code ec;
+  const auto wal = fs::file_size(s.cfg->database_path + "-wal", ec);
+  std::string detail = "wal";
+  if (!ec) detail += " (WAL file " + mib(wal) + ")";
+  // A WAL this large means checkpoints cannot finish (a reader keeps an old snapshot).
+  if (!ec && wal > (std::uintmax_t{1} << 30)) {
+    return s.add("database journal", check_level::warn, detail + ": run `vidq db checkpoint --truncate`");
+  }
+  s.add("database journal", check_level::ok, detail);
+}
+
+}  // namespace
+
+void check_config(state& s) {
+  if (s.options.config_path.empty()) {
+    s.cfg = default_config();
+    s.add("config", check_level::ok, "built-in defaults (no --config and no $VIDQ_CONFIG)");
+  } else {
+    try {
+      s.cfg = load_config(s.options.config_path);
+    } catch (const config_error& e) {
+      return s.add("config", check_level::fail, e.what());
+    }
+    s.add("config", check_level::ok,
+          s.options.config_path + " (" + std::to_string(s.cfg->accounts.size()) + " account(s))");
+  }
+  if (!s.options.database_override.empty()) s.cfg->database_path = s.options.database_override;
+}
+
+void check_database(state& s) {
+  const std::string& path = s.cfg->database_path;
+  std::error_code ec;
+  if (path != ":memory:" && !fs::exists(path, ec)) {
+    const fs::path folder = existing_ancestor(fs::path(path).parent_path().empty() ? "." : fs::path(path).parent_path());
+    if (!writable_dir(folder)) {
+      return s.add("database", check_level::fail, path + " does not exist and " + folder.string() + " is not writable");
+    }
+    return s.add("database", check_level::warn, path + " does not exist yet (`vidq migrate` creates it)");
+  }
+  // Read-only: the doctor must not switch journal modes or create anything.
+  auto db = store::database::open(path, {.create = false, .read_only = true});
+  if (!db) return s.add("database", check_level::fail, path + ": cannot open (check the path and permissions)");
+  s.db = std::move(*db);
+  s.add("database", check_level::ok, path);
+  check_integrity(s);
+  check_schema(s);
+  check_journal(s);
+}
+
+void check_output(state& s) {
+  const fs::path dir = s.cfg->output_dir;
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    const fs::path from = existing_ancestor(dir);
+    if (!writable_dir(from)) {
+      return s.add("output dir", check_level::fail, dir.string() + " does not exist and " + from.string() +
+                                                        " is not a writable folder");
+    }
+    return s.add("output dir", check_level::ok, dir.string() + " (created on the first download)");
+  }
+  if (!fs::is_directory(dir, ec)) return s.add("output dir", check_level::fail, dir.string() + " is not a folder");
+  // access() answers for the real uid; creating a file answers for this process as it runs
+  // (read-only mounts, ACLs, a full quota on some file systems).
+  const fs::path probe = dir / (".vidq-doctor-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(probe, std::ios::binary);
+    out << "vidq doctor\n";
+    out.flush();
+    if (!out) {
+      fs::remove(probe, ec);
+      return s.add("output dir", check_level::fail, dir.string() + " is not writable");
+    }
+  }
+  fs::remove(probe, ec);
+  if (ec) return s.add("output dir", check_level::warn, "cannot remove the probe file " + probe.string());
+  s.add("output dir", check_level::ok, dir.string() + " (writable)");
+}
+
+}  // namespace doctor_detail
+
+std::string_view to_string(check_level level) noexcept {
+  switch (level) {
+    case check_level::ok: return "ok";
+    case check_level::warn: return "warn";
+    case check_level::fail: return "FAIL";
+  }
+  return "FAIL";
+}
+
+bool doctor_report::failed() const {
+  for (const auto& l : lines) {
+    if (l.level == check_level::fail) return true;
+  }
+  return false;
+}
+
+doctor_report run_doctor(const doctor_options& options, const std::function<void(const check_line&)>& on_line) {
+  using namespace doctor_detail;
+  doctor_report report;
+  state s{options, [&](check_line line) {
+            if (on_line) on_line(line);
+            report.lines.push_back(std::move(line));
+          }};
+  // The checks, in order. Everything after the config needs it; the rest is independent,
+  // so one failure does not hide the others.
+  struct step {
+    const char* name;
+    void (*run)(state&);
+  };
+  static constexpr step steps[] = {
+      {"database", check_database},
+      {"output dir", check_output},
+      {"accounts", check_accounts},
+  };
+  check_config(s);
+  for (const auto& st : steps) {
+    if (!s.cfg) s.add(st.name, check_level::fail, "not checked: the config did not load");
+    else st.run(s);
+  }
+  return report;
+}
+
+}  // namespace vidq::ops
