@@ -1,0 +1,332 @@
+// The JSON API of the status server (docs/STATUS_SERVER.md): reads through job_store and
+// queries.hpp, writes through job_store (cancel, retry, insert) and daemon_control (pause).
+#include "vidq/engine/fetch.hpp"
+#include "vidq/ingest/job_record.hpp"
+#include "vidq/ops/log.hpp"
+#include "vidq/status/files.hpp"
+#include "vidq/status/handlers.hpp"
+#include "vidq/store/sqlite.hpp"
+
+#include <boost/json/parse.hpp>
+
+#include <charconv>
+#include <filesystem>
+
+namespace vidq::status {
+namespace {
+
+namespace json = boost::json;
+using query_params = std::vector<std::pair<std::string, std::string>>;
+
+const std::string* find_param(const query_params& q, std::string_view name) {
+  for (const auto& [k, v] : q) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+bool parse_int(std::string_view text, std::int64_t& out) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+}
+
+// Reads an integer query parameter within [lo, hi]; absent → `fallback`. False: malformed
+// or out of range (the caller answers 400).
+bool int_param(const query_params& q, std::string_view name, int lo, int hi, int fallback, int& out) {
+  const auto* text = find_param(q, name);
+  if (!text || text->empty()) {
+    out = fallback;
+    return true;
+  }
+  std::int64_t v = 0;
+  if (!parse_int(*text, v) || v < lo || v > hi) return false;
+  out = static_cast<int>(v);
+  return true;
+}
+
+http_reply bad_param(std::string_view name, int lo, int hi) {
+  return error_reply(
+      400, "bad_parameter",
+      std::string(name) + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+}
+
+template <class T>
+json::value optional_value(const std::optional<T>& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+
+json::value job_to_json(const store::job_row& j) {
+  boost::system::error_code ec;
+  json::value params = json::parse(j.params, ec);
+  if (ec) params = j.params;
+  json::object o{{"id", j.id},
+                 {"key", optional_value(j.key)},
+                 {"batch", j.batch},
+                 {"priority", j.priority},
+                 {"account", j.account},
+                 {"model", j.model},
+                 {"prompt", optional_value(j.prompt)},
+                 {"image_url", optional_value(j.image_url)},
+                 {"params", std::move(params)},
+                 {"state", to_string(j.state)},
+                 {"attempts", j.attempts},
+                 {"not_before", j.not_before},
+                 {"request_id", optional_value(j.request_id)},
+                 {"task_id", optional_value(j.task_id)},
+                 {"submitted_at", optional_value(j.submitted_at)},
+                 {"next_poll_at", optional_value(j.next_poll_at)},
+                 {"polls", j.polls},
+                 {"finished_at", optional_value(j.finished_at)},
+                 {"video_bytes", optional_value(j.video_bytes)},
+                 {"video_sha256", optional_value(j.video_sha256)},
+                 {"cost_cny", static_cast<double>(j.cost) / 1000.0},
+                 {"error_code", optional_value(j.error_code)},
+                 {"error_message", optional_value(j.error_message)},
+                 {"created_at", j.created_at},
+                 {"updated_at", j.updated_at}};
+  // Links into /files, never the stored paths: the server exposes only the output folder.
+  json::object files;
+  if (j.video_path) files["video"] = file_url(j.batch, j.id, ".mp4");
+  if (j.cover_path) files["cover"] = file_url(j.batch, j.id, ".png");
+  o["files"] = std::move(files);
+  return o;
+}
+
+// At most `max` bytes, cut at a code point boundary (never inside a UTF-8 sequence).
+std::string truncate_utf8(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return std::string(text);
+  while (max > 0 && (static_cast<unsigned char>(text[max]) & 0xC0) == 0x80) --max;
+  return std::string(text.substr(0, max));
+}
+
+std::optional<std::int64_t> parse_id(std::string_view text) {
+  std::int64_t id = 0;
+  if (!parse_int(text, id) || id <= 0) return std::nullopt;
+  return id;
+}
+
+}  // namespace
+
+http_reply handlers::jobs_list(const query_params& query) {
+  store::list_filter filter;
+  if (const auto* s = find_param(query, "state"); s && !s->empty()) {
+    filter.state = parse_job_state(*s);
+    if (!filter.state)
+      return error_reply(
+          400, "bad_parameter",
+          "state must be one of queued, submitting, processing, downloading, succeeded, failed, cancelled");
+  }
+  if (const auto* b = find_param(query, "batch"); b && !b->empty()) filter.batch = *b;
+  if (const auto* m = find_param(query, "model"); m && !m->empty()) filter.model = *m;
+  if (!int_param(query, "limit", 1, 1000, 100, filter.limit)) return bad_param("limit", 1, 1000);
+  auto rows = jobs_.list(filter);
+  if (!rows) return from_error(rows.error(), "list jobs");
+  json::array out;
+  for (const auto& j : *rows) out.push_back(job_to_json(j));
+  return json_reply(200, json::object{{"jobs", std::move(out)}});
+}
+
+http_reply handlers::job_get(std::string_view id_text) {
+  const auto id = parse_id(id_text);
+  if (!id) return error_reply(404, "not_found", "no such job");
+  auto row = jobs_.get(*id);
+  if (!row) return from_error(row.error(), "get job");
+  if (!*row) return error_reply(404, "not_found", "no such job");
+  auto events = jobs_.events(*id);
+  if (!events) return from_error(events.error(), "job events");
+  json::array ev;
+  for (const auto& e : *events) {
+    ev.push_back(json::object{{"at", e.at},
+                              {"from_state", optional_value(e.from_state)},
+                              {"to_state", e.to_state},
+                              {"detail", optional_value(e.detail)}});
+  }
+  return json_reply(200, json::object{{"job", job_to_json(**row)}, {"events", std::move(ev)}});
+}
+
+http_reply handlers::jobs_create(std::string_view body) {
+  boost::system::error_code ec;
+  const json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) {
+    return error_reply(400, "invalid_json", "the body must be one JSON object: a JSONL job line");
+  }
+  ingest::record_context ctx;
+  // Relative local image paths mean the same as in the config file: next to it.
+  ctx.base_dir = deps_.cfg.source.empty() ? std::filesystem::current_path()
+                                          : std::filesystem::path(deps_.cfg.source).parent_path();
+  auto record = ingest::job_from_json(v.get_object(), ctx);
+  if (const auto* why = std::get_if<std::string>(&record)) {
+    const auto colon = why->find(": ");
+    json::object err{{"error", "invalid_job"}, {"reason", *why}};
+    if (colon != std::string::npos) {
+      err["field"] = why->substr(0, colon);
+      err["reason"] = why->substr(colon + 2);
+    }
+    return json_reply(400, err);
+  }
+  const auto& job = std::get<store::new_job>(record);
+  if (!deps_.cfg.find_account(job.account)) {
+    return json_reply(400, json::object{{"error", "invalid_job"},
+                                        {"field", "account"},
+                                        {"reason", "no account named '" + job.account + "' in the config"}});
+  }
+  std::int64_t id = 0;
+  auto outcome = jobs_.insert(job, &id);
+  if (!outcome) return from_error(outcome.error(), "insert job");
+  if (*outcome == store::insert_outcome::duplicate_key) {
+    auto existing = job_id_by_key(deps_.db, *job.key);
+    if (!existing) return from_error(existing.error(), "job by key");
+    return json_reply(200, json::object{{"id", optional_value(*existing)}, {"outcome", "duplicate_key"}});
+  }
+  after_mutation();
+  log::info("status.job_created", {{"job_id", id}, {"batch", job.batch}, {"model", job.spec.model}});
+  auto r = json_reply(201, json::object{{"id", id}, {"outcome", "inserted"}});
+  r.headers.emplace_back("Location", "/api/jobs/" + std::to_string(id));
+  return r;
+}
+
+http_reply handlers::job_transition(std::string_view id_text, bool cancel) {
+  const auto id = parse_id(id_text);
+  if (!id) return error_reply(404, "not_found", "no such job");
+  store::job_selector which;
+  which.ids.push_back(*id);
+  auto changed = cancel ? jobs_.cancel(which) : jobs_.retry(which);
+  if (!changed) return from_error(changed.error(), cancel ? "cancel job" : "retry job");
+  auto row = jobs_.get(*id);
+  if (!row) return from_error(row.error(), "get job");
+  if (!*row) return error_reply(404, "not_found", "no such job");
+  const auto state = std::string(to_string((*row)->state));
+  if (*changed == 0) {
+    return json_reply(
+        409,
+        json::object{
+            {"error", "conflict"},
+            {"state", state},
+            {"reason",
+             cancel ? "only queued, submitting, processing or downloading jobs can be cancelled; this one is " + state
+                    : "only failed or cancelled jobs can be retried; this one is " + state}});
+  }
+  after_mutation();
+  log::info(cancel ? "status.job_cancelled" : "status.job_retried", {{"job_id", *id}});
+  return json_reply(200, json::object{{"id", *id}, {"state", state}});
+}
+
+http_reply handlers::batches() {
+  auto snap = current_snapshot();
+  if (!snap) return from_error(snap.error(), "batches");
+  json::array out;
+  std::int64_t totals[std::size(all_job_states)] = {};
+  for (const auto& b : (*snap)->batches) {
+    json::object o{{"batch", b.batch}, {"folder", engine::sanitize_batch_name(b.batch)}, {"total", b.total}};
+    for (const auto s : all_job_states) {
+      o[to_string(s)] = b.count(s);
+      totals[static_cast<int>(s)] += b.count(s);
+    }
+    const auto done = b.count(job_state::succeeded) + b.count(job_state::failed) + b.count(job_state::cancelled);
+    o["running"] = b.count(job_state::submitting) + b.count(job_state::processing) + b.count(job_state::downloading);
+    o["done"] = done;
+    o["pct_done"] = b.total > 0 ? static_cast<double>(done * 1000 / b.total) / 10.0 : 0.0;
+    o["spent_cny"] = static_cast<double>(b.cost) / 1000.0;
+    out.push_back(std::move(o));
+  }
+  json::object total;
+  for (const auto s : all_job_states) total[to_string(s)] = totals[static_cast<int>(s)];
+  return json_reply(200,
+                    json::object{{"as_of", (*snap)->at}, {"batches", std::move(out)}, {"totals", std::move(total)}});
+}
+
+http_reply handlers::accounts() {
+  const auto rt = deps_.control.runtime();
+  json::array accounts;
+  for (const auto& a : rt.accounts) {
+    accounts.push_back(json::object{{"name", a.name},
+                                    {"provider", a.provider},
+                                    {"paused", a.paused},
+                                    {"reason", a.reason},
+                                    {"paused_until", optional_value(a.paused_until)}});
+  }
+  json::array lanes;
+  for (const auto& l : rt.lanes) {
+    lanes.push_back(json::object{{"account", l.account},
+                                 {"model", l.model},
+                                 {"in_flight", l.in_flight},
+                                 {"effective_cap", l.effective_cap},
+                                 {"configured_cap", l.configured_cap}});
+  }
+  return json_reply(200, json::object{{"started_at", rt.started_at},
+                                      {"last_tick", rt.last_tick},
+                                      {"draining", rt.draining},
+                                      {"budget_block", optional_value(rt.budget_block)},
+                                      {"accounts", std::move(accounts)},
+                                      {"lanes", std::move(lanes)}});
+}
+
+http_reply handlers::account_pause(std::string_view name, std::string_view body, bool pause) {
+  std::string reason = "paused through the status API";
+  if (pause && !body.empty()) {
+    boost::system::error_code ec;
+    const json::value v = json::parse(body, ec);
+    const json::value* r = (!ec && v.is_object()) ? v.get_object().if_contains("reason") : nullptr;
+    if (ec || !v.is_object() || (r && !r->is_string())) {
+      return error_reply(400, "invalid_json", "the body must be empty or {\"reason\": \"text\"}");
+    }
+    if (r && !r->get_string().empty()) reason = truncate_utf8(r->get_string().subview(), 500);
+  }
+  const bool known = pause ? deps_.control.pause_account(name, reason) : deps_.control.resume_account(name);
+  if (!known) return error_reply(404, "not_found", "no such account");
+  after_mutation();
+  log::info(pause ? "status.account_paused" : "status.account_resumed", {{"account", name}});
+  return json_reply(200, json::object{{"account", name}, {"paused", pause}});
+}
+
+http_reply handlers::timeline(const query_params& query) {
+  int minutes = 0;
+  if (!int_param(query, "minutes", 1, 1440, 60, minutes)) return bad_param("minutes", 1, 1440);
+  auto buckets = read_timeline(deps_.db, deps_.clock.now(), minutes);
+  if (!buckets) return from_error(buckets.error(), "timeline");
+  json::array out;
+  for (const auto& b : *buckets) {
+    out.push_back(
+        json::object{{"t", b.start}, {"succeeded", b.succeeded}, {"failed", b.failed}, {"cancelled", b.cancelled}});
+  }
+  return json_reply(200, json::object{{"bucket_ms", 60000}, {"buckets", std::move(out)}});
+}
+
+http_reply handlers::failures(const query_params& query) {
+  int limit = 0;
+  if (!int_param(query, "limit", 1, 100, 20, limit)) return bad_param("limit", 1, 100);
+  auto rows = read_failures(deps_.db, limit);
+  if (!rows) return from_error(rows.error(), "failures");
+  json::array out;
+  for (const auto& f : *rows) {
+    out.push_back(json::object{{"id", f.id},
+                               {"batch", f.batch},
+                               {"model", f.model},
+                               {"error_code", f.error_code},
+                               {"error_message", f.error_message},
+                               {"failed_at", f.failed_at}});
+  }
+  return json_reply(200, json::object{{"failures", std::move(out)}});
+}
+
+http_reply handlers::gallery(const query_params& query) {
+  int limit = 0;
+  if (!int_param(query, "limit", 1, 200, 24, limit)) return bad_param("limit", 1, 200);
+  std::optional<std::string> batch;
+  if (const auto* b = find_param(query, "batch"); b && !b->empty()) batch = *b;
+  auto items = read_gallery(deps_.db, batch, limit);
+  if (!items) return from_error(items.error(), "gallery");
+  json::array out;
+  for (const auto& g : *items) {
+    out.push_back(
+        json::object{{"id", g.id},
+                     {"batch", g.batch},
+                     {"prompt", truncate_utf8(g.prompt, 200)},
+                     {"finished_at", optional_value(g.finished_at)},
+                     {"video", file_url(g.batch, g.id, ".mp4")},
+                     {"cover", g.has_cover ? json::value(file_url(g.batch, g.id, ".png")) : json::value(nullptr)}});
+  }
+  return json_reply(200, json::object{{"items", std::move(out)}});
+}
+
+}  // namespace vidq::status

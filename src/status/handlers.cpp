@@ -1,0 +1,259 @@
+// Request → reply for the status server: routing, authentication, the Host check, error
+// mapping, and the non-JSON endpoints (health, metrics, dashboard files, output files).
+// The JSON API handlers are in api.cpp.
+#include "vidq/status/handlers.hpp"
+
+#include "vidq/ops/log.hpp"
+#include "vidq/status/assets.hpp"
+#include "vidq/status/files.hpp"
+#include "vidq/status/prometheus.hpp"
+#include "vidq/status/router.hpp"
+#include "vidq/store/sqlite.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace vidq::status {
+namespace {
+
+namespace json = boost::json;
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// Host names a loopback address (with or without a port).
+bool loopback_host(std::string_view host) {
+  std::string_view name = host;
+  if (!name.empty() && name.front() == '[') {
+    const auto close = name.find(']');
+    if (close == std::string_view::npos) return false;
+    name = name.substr(1, close - 1);
+  } else if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
+    name = name.substr(0, colon);
+  }
+  if (iequals(name, "localhost")) return true;
+  boost::system::error_code ec;
+  const auto addr = boost::asio::ip::make_address(std::string(name), ec);
+  return !ec && addr.is_loopback();
+}
+
+std::optional<std::string_view> bearer(std::string_view authorization) {
+  constexpr std::string_view scheme = "Bearer ";
+  if (authorization.size() <= scheme.size() || !iequals(authorization.substr(0, scheme.size()), scheme)) {
+    return std::nullopt;
+  }
+  return authorization.substr(scheme.size());
+}
+
+}  // namespace
+
+http_reply json_reply(unsigned status, const json::value& body) {
+  http_reply r;
+  r.status = status;
+  r.body = json::serialize(body);
+  r.body += '\n';
+  return r;
+}
+
+http_reply error_reply(unsigned status, std::string_view code, std::string_view reason) {
+  return json_reply(status, json::object{{"error", code}, {"reason", reason}});
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+  // Every byte of `a` is compared whatever matched before, so the time tells nothing about
+  // how long a matching prefix of a guess was; the length is not a secret worth hiding.
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
+
+handlers::handlers(status_server_deps& deps, bool loopback_only)
+    : deps_(deps), loopback_only_(loopback_only), jobs_(deps.db, deps.clock) {}
+
+http_reply handlers::handle(const http_request_view& req) {
+  try {
+    return dispatch(req);
+  } catch (const std::exception& e) {
+    log::error("status.handler_failed", {{"target", std::string(req.target.substr(0, 200))}, {"error", e.what()}});
+    return error_reply(500, "internal", "internal error; see the daemon's log");
+  }
+}
+
+http_reply handlers::from_error(error_code ec, std::string_view what) {
+  if (ec == errc::database_busy) {
+    auto r = error_reply(503, "busy", "the database is busy; try again");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  // SQLite's message stays in the log: it can name tables, paths or values.
+  log::error("status.request_failed", {{"what", what}, {"error", ec.message()}, {"sqlite", deps_.db.last_error()}});
+  return error_reply(500, "internal", "internal error; see the daemon's log");
+}
+
+result<const handlers::snapshot*> handlers::current_snapshot() {
+  const millis now = deps_.clock.now();
+  if (snapshot_ && now >= snapshot_->at && now - snapshot_->at < snapshot_ttl_ms) return &*snapshot_;
+  auto batches = jobs_.batch_summaries();
+  if (!batches) return batches.error();
+  auto gauges = read_gauges(deps_.db, *batches, now);
+  if (!gauges) return gauges.error();
+  snapshot_ = snapshot{now, std::move(*batches), *gauges};
+  return &*snapshot_;
+}
+
+void handlers::after_mutation() {
+  snapshot_.reset();  // our own change shows at once, not after the TTL
+  deps_.control.wake();
+}
+
+http_reply handlers::dispatch(const http_request_view& req) {
+  if (loopback_only_ && !req.host.empty() && !loopback_host(req.host)) {
+    return error_reply(421, "misdirected", "this server answers only to loopback host names");
+  }
+  auto target = boost::urls::parse_origin_form(req.target);
+  if (!target) return error_reply(400, "bad_target", "the request target is not a valid path");
+  std::vector<std::string> segments;
+  for (auto seg : target->segments()) segments.push_back(std::string(seg));
+  std::vector<std::pair<std::string, std::string>> query;
+  for (auto p : target->params()) query.emplace_back(std::string(p.key), std::string(p.value));
+
+  auto routed = route(req.method, segments);
+  if (auto* miss = std::get_if<route_miss>(&routed)) {
+    if (miss->status == 404) return error_reply(404, "not_found", "no such endpoint");
+    auto r = error_reply(405, "method_not_allowed", "allowed: " + miss->allow);
+    r.headers.emplace_back("Allow", miss->allow);
+    return r;
+  }
+  const auto& m = std::get<route_match>(routed);
+  if (m.mutating) {
+    if (!deps_.token) {
+      return error_reply(403, "read_only",
+                         "no [status] token is configured (token_env, token_file or token_credential), so this "
+                         "server accepts no changes");
+    }
+    const auto given = bearer(req.authorization);
+    if (!given || !constant_time_equal(*given, deps_.token->expose())) {
+      auto r = error_reply(401, "unauthorized", "send Authorization: Bearer <the [status] token>");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vidq\"");
+      return r;
+    }
+  }
+  const auto param = [&](std::size_t i) -> std::string_view { return m.params.at(i); };
+  switch (m.id) {
+    case route_id::index:
+    case route_id::asset: {
+      const auto* a = find_asset(m.id == route_id::index ? std::string("/index.html") : "/" + m.params.at(0));
+      if (!a) return error_reply(404, "not_found", "no such file");
+      http_reply r;
+      r.content_type = std::string(a->content_type);
+      r.body = std::string(a->body);
+      r.headers.emplace_back("Cache-Control", "no-cache");
+      return r;
+    }
+    case route_id::healthz:
+      return healthz();
+    case route_id::metrics:
+      return metrics();
+    case route_id::jobs_list:
+      return jobs_list(query);
+    case route_id::jobs_create:
+      return jobs_create(req.body);
+    case route_id::job_get:
+      return job_get(param(0));
+    case route_id::job_cancel:
+      return job_transition(param(0), true);
+    case route_id::job_retry:
+      return job_transition(param(0), false);
+    case route_id::batches:
+      return batches();
+    case route_id::accounts:
+      return accounts();
+    case route_id::account_pause:
+      return account_pause(param(0), req.body, true);
+    case route_id::account_resume:
+      return account_pause(param(0), req.body, false);
+    case route_id::timeline:
+      return timeline(query);
+    case route_id::failures:
+      return failures(query);
+    case route_id::gallery:
+      return gallery(query);
+    case route_id::file:
+      return serve_file(req, param(0), param(1));
+  }
+  return error_reply(404, "not_found", "no such endpoint");
+}
+
+http_reply handlers::healthz() {
+  const auto rt = deps_.control.runtime();
+  const millis now = deps_.clock.now();
+  const millis age = now - rt.last_tick;
+  json::object body{{"last_tick", rt.last_tick}, {"last_tick_age_ms", age}, {"draining", rt.draining}};
+  if (auto db = ping(deps_.db); !db) {
+    log::warn("status.health_db_failed", {{"error", db.error().message()}});
+    body["status"] = "unavailable";
+    body["reason"] = "the database does not answer";
+    return json_reply(503, body);
+  }
+  if (rt.last_tick <= 0 || age > stale_tick_ms) {
+    body["status"] = "unavailable";
+    body["reason"] = rt.last_tick <= 0 ? "the scheduler has not run yet"
+                                       : "the scheduler has not run for " + std::to_string(age / 1000) + " s";
+    return json_reply(503, body);
+  }
+  body["status"] = "ok";
+  return json_reply(200, body);
+}
+
+http_reply handlers::metrics() {
+  auto snap = current_snapshot();
+  if (!snap) return from_error(snap.error(), "metrics");
+  http_reply r;
+  r.content_type = std::string(prometheus_content_type);
+  r.body = render_metrics((*snap)->gauges, deps_.control.runtime(), deps_.metrics, deps_.clock.now());
+  return r;
+}
+
+http_reply handlers::serve_file(const http_request_view& req, std::string_view folder, std::string_view name) {
+  const auto ref = parse_file_ref(folder, name);
+  if (!ref) return error_reply(404, "not_found", "no such file");
+  const auto file = resolve_output_file(deps_.cfg.output_dir, *ref);
+  if (file.status == resolve_status::forbidden) {
+    log::warn("status.file_outside_output", {{"folder", ref->folder}, {"job_id", ref->job_id}});
+    return error_reply(403, "forbidden", "the file is outside the output folder");
+  }
+  if (file.status != resolve_status::ok) return error_reply(404, "not_found", "no such file");
+  const auto range = parse_range(req.range, file.size);
+  http_reply r;
+  r.content_type = std::string(ref->content_type());
+  r.headers.emplace_back("Accept-Ranges", "bytes");
+  // Files are written once (.part, then rename) and never change under the same name.
+  r.headers.emplace_back("Cache-Control", "private, max-age=3600");
+  if (range.status == range_status::unsatisfiable) {
+    r.status = 416;
+    r.content_type = "text/plain";
+    r.headers.emplace_back("Content-Range", "bytes */" + std::to_string(file.size));
+    return r;
+  }
+  file_send send{file.path, 0, file.size};
+  if (range.status == range_status::partial) {
+    r.status = 206;
+    send.offset = range.range.first;
+    send.length = range.range.length();
+    r.headers.emplace_back("Content-Range", "bytes " + std::to_string(range.range.first) + "-" +
+                                                std::to_string(range.range.last) + "/" + std::to_string(file.size));
+  }
+  r.file = std::move(send);
+  return r;
+}
+
+}  // namespace vidq::status

@@ -1,0 +1,146 @@
+#include "vidq/status/prometheus.hpp"
+
+#include "vidq/core/job_state.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <string>
+
+namespace vidq::status {
+
+std::string escape_label_value(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string escape_help(std::string_view text) {
+  std::string out;
+  for (const char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string format_sample_value(double value) {
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  return ec == std::errc() ? std::string(buf, end) : std::string("NaN");
+}
+
+void exposition::family(std::string_view name, std::string_view type, std::string_view help) {
+  out_.append("# HELP ").append(name).append(" ").append(escape_help(help)).append("\n");
+  out_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void exposition::sample(std::string_view name, std::initializer_list<label> labels, double value) {
+  out_.append(name);
+  if (labels.size() > 0) {
+    out_ += '{';
+    bool first = true;
+    for (const auto& [key, val] : labels) {
+      if (!first) out_ += ',';
+      first = false;
+      out_.append(key).append("=\"").append(escape_label_value(val)).append("\"");
+    }
+    out_ += '}';
+  }
+  out_.append(" ").append(format_sample_value(value)).append("\n");
+}
+
+namespace {
+
+double cny(std::int64_t milli) {
+  return static_cast<double>(milli) / 1000.0;
+}
+
+void counters(exposition& e, std::string_view name, std::string_view help, std::string_view label_name,
+              const ops::counter_family& family) {
+  e.family(name, "counter", help);
+  for (const auto& [value, count] : family) e.sample(name, {{label_name, value}}, static_cast<double>(count));
+}
+
+}  // namespace
+
+std::string render_metrics(const db_gauges& db, const daemon::runtime_view& runtime, const ops::metrics& m,
+                           millis now) {
+  exposition e;
+  e.family("vidq_jobs", "gauge", "Jobs in the database by state.");
+  for (const auto s : all_job_states) {
+    e.sample("vidq_jobs", {{"state", to_string(s)}}, static_cast<double>(db.jobs_by_state[static_cast<int>(s)]));
+  }
+  e.family("vidq_oldest_queued_job_age_seconds", "gauge",
+           "Age of the oldest queued job (lowest id) since it was created; 0 when none is queued.");
+  const double oldest =
+      db.oldest_queued_created_at ? static_cast<double>(now - *db.oldest_queued_created_at) / 1000.0 : 0.0;
+  e.sample("vidq_oldest_queued_job_age_seconds", oldest < 0 ? 0.0 : oldest);
+  e.family("vidq_spend_today_cny", "gauge", "CNY charged for jobs finished since 00:00 UTC today.");
+  e.sample("vidq_spend_today_cny", cny(db.spend_today));
+  e.family("vidq_spend_total_cny", "gauge", "CNY charged for every job in the database.");
+  e.sample("vidq_spend_total_cny", cny(db.spend_total));
+
+  e.family("vidq_lane_in_flight", "gauge", "Provider slots in use per account and model.");
+  for (const auto& l : runtime.lanes)
+    e.sample("vidq_lane_in_flight", {{"account", l.account}, {"model", l.model}}, l.in_flight);
+  e.family("vidq_lane_effective_cap", "gauge", "Concurrency cap in force per account and model (after 1302 back-off).");
+  for (const auto& l : runtime.lanes) {
+    e.sample("vidq_lane_effective_cap", {{"account", l.account}, {"model", l.model}}, l.effective_cap);
+  }
+  e.family("vidq_lane_configured_cap", "gauge",
+           "Configured concurrency cap per account and model (tier or max_in_flight).");
+  for (const auto& l : runtime.lanes) {
+    e.sample("vidq_lane_configured_cap", {{"account", l.account}, {"model", l.model}}, l.configured_cap);
+  }
+  e.family("vidq_account_paused", "gauge", "1 when the account submits nothing (operator or provider pause).");
+  for (const auto& a : runtime.accounts) e.sample("vidq_account_paused", {{"account", a.name}}, a.paused ? 1 : 0);
+  e.family("vidq_budget_blocked", "gauge", "1 when a budget limit holds admission.");
+  e.sample("vidq_budget_blocked", runtime.budget_block ? 1 : 0);
+  e.family("vidq_draining", "gauge", "1 after SIGTERM: no new submits, in-flight work finishing.");
+  e.sample("vidq_draining", runtime.draining ? 1 : 0);
+
+  counters(e, "vidq_submits_total", "Submit attempts by outcome.", "outcome", m.submits);
+  counters(e, "vidq_polls_total", "Polls by outcome.", "outcome", m.polls);
+  counters(e, "vidq_downloads_total", "Video downloads by outcome.", "outcome", m.downloads);
+  counters(e, "vidq_provider_errors_total", "Non-accepted provider replies by error code.", "code", m.provider_errors);
+  e.family("vidq_download_bytes_total", "counter", "Bytes of video downloaded.");
+  e.sample("vidq_download_bytes_total", static_cast<double>(m.download_bytes));
+
+  e.family("vidq_job_duration_seconds", "histogram", "Time from submit to succeeded, per job.");
+  for (std::size_t i = 0; i < ops::histogram::bounds.size(); ++i) {
+    const std::string le = format_sample_value(ops::histogram::bounds[i]);
+    e.sample("vidq_job_duration_seconds_bucket", {{"le", le}}, static_cast<double>(m.job_duration.bucket(i)));
+  }
+  e.sample("vidq_job_duration_seconds_bucket", {{"le", "+Inf"}}, static_cast<double>(m.job_duration.count()));
+  e.sample("vidq_job_duration_seconds_sum", m.job_duration.sum());
+  e.sample("vidq_job_duration_seconds_count", static_cast<double>(m.job_duration.count()));
+
+  e.family("vidq_loop_ticks_total", "counter", "Scheduler passes; a stuck loop stops counting.");
+  e.sample("vidq_loop_ticks_total", static_cast<double>(m.loop_ticks));
+  e.family("vidq_last_tick_age_seconds", "gauge", "Seconds since the scheduler's last pass.");
+  e.sample("vidq_last_tick_age_seconds",
+           runtime.last_tick > 0 ? static_cast<double>(now - runtime.last_tick) / 1000.0 : 0.0);
+  e.family("vidq_process_start_time_seconds", "gauge", "Start time of the daemon since the Unix epoch.");
+  e.sample("vidq_process_start_time_seconds", static_cast<double>(runtime.started_at) / 1000.0);
+  return e.text();
+}
+
+}  // namespace vidq::status

@@ -1,0 +1,526 @@
+// The status server on 127.0.0.1:0 with a temp database, a fake daemon_control and a manual
+// clock; a small blocking Beast client on the test thread while the server's io_context
+// runs on its own thread. Anything the server also touches (DB, control, clock moves that
+// must be seen in order) is changed through on_io() on the server's thread.
+#include "support/temp_dir.hpp"
+#include "support/test_db.hpp"
+#include "vidq/ops/config.hpp"
+#include "vidq/status/files.hpp"
+#include "vidq/status/handlers.hpp"
+#include "vidq/status/server.hpp"
+
+#include <gtest/gtest.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/parse.hpp>
+
+#include <future>
+#include <map>
+#include <thread>
+
+namespace vidq {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+
+constexpr const char* token = "test-token-0123456789abcdef";
+
+class fake_control final : public daemon::daemon_control {
+ public:
+  daemon::runtime_view view;
+  int wakes = 0;
+  daemon::runtime_view runtime() const override { return view; }
+  void wake() override { ++wakes; }
+  bool pause_account(std::string_view name, std::string reason) override { return set(name, true, std::move(reason)); }
+  bool resume_account(std::string_view name) override { return set(name, false, {}); }
+
+ private:
+  bool set(std::string_view name, bool paused, std::string reason) {
+    for (auto& a : view.accounts) {
+      if (a.name != name) continue;
+      a.paused = paused;
+      a.reason = std::move(reason);
+      return true;
+    }
+    return false;
+  }
+};
+
+struct reply {
+  unsigned status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  json::value json() const { return json::parse(body); }
+};
+
+class StatusServerTest : public ::testing::Test {
+ protected:
+  test::test_db t;
+  ops::config cfg = ops::default_config();
+  fake_control control;
+  ops::metrics metrics;
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::unique_ptr<status::status_server> server;
+  std::thread io_thread;
+  std::uint16_t port = 0;
+
+  void SetUp() override {
+    cfg.output_dir = (t.dir.path() / "videos").string();
+    std::filesystem::create_directories(cfg.output_dir);
+    control.view.started_at = t.clock.now() - 60'000;
+    control.view.last_tick = t.clock.now();
+    control.view.accounts.push_back({"default", "bigmodel", false, "", std::nullopt});
+    control.view.lanes.push_back({"default", "cogvideox-3", 2, 4, 5});
+  }
+
+  void start(bool with_token = true) {
+    std::optional<ops::secret> secret;
+    if (with_token) secret = ops::secret(token);
+    server = std::make_unique<status::status_server>(
+        ioc.get_executor(), status::status_server_deps{t.db, cfg, control, metrics, t.clock, std::move(secret)});
+    auto bound = server->start("127.0.0.1:0");
+    ASSERT_TRUE(bound);
+    port = *bound;
+    work.emplace(ioc.get_executor());
+    io_thread = std::thread([this] { ioc.run(); });
+  }
+
+  template <class F>
+  auto on_io(F f) {  // runs f on the server's thread and waits for it
+    std::packaged_task<decltype(f())()> task(std::move(f));
+    auto done = task.get_future();
+    asio::post(ioc, [&task] { task(); });
+    return done.get();
+  }
+
+  void TearDown() override {
+    if (!io_thread.joinable()) return;
+    on_io([this] { server->stop(); });
+    work.reset();
+    io_thread.join();
+  }
+
+  std::int64_t add_job(const std::string& batch, const std::string& state, millis finished_ago = -1,
+                       std::int64_t cost = 0) {
+    store::job_store jobs(t.db, t.clock);
+    std::int64_t id = 0;
+    EXPECT_TRUE(jobs.insert(test::make_job("cogvideox-3", batch), &id));
+    if (state != "queued") {
+      auto stmt = t.db.prepare(
+          "UPDATE jobs SET state = ?1, cost = ?2, finished_at = ?3, error_code = ?4, error_message = ?5, "
+          "video_path = CASE WHEN ?1 = 'succeeded' THEN 'v' END, cover_path = CASE WHEN ?1 = 'succeeded' THEN 'c' END "
+          "WHERE id = ?6");
+      stmt->bind(1, state).bind(2, cost);
+      if (finished_ago >= 0) {
+        stmt->bind(3, t.clock.now() - finished_ago);
+      } else {
+        stmt->bind(3, nullptr);
+      }
+      const bool failed = state == "failed";
+      stmt->bind(4, failed ? std::optional<std::string>("1301") : std::nullopt)
+          .bind(5, failed ? std::optional<std::string>("content \"filtered\"") : std::nullopt);
+      stmt->bind(6, id);
+      EXPECT_TRUE(stmt->run()) << t.db.last_error();
+    }
+    return id;
+  }
+
+  reply request(http::verb method, const std::string& target, const std::string& body = {},
+                const std::vector<std::pair<std::string, std::string>>& headers = {}) {
+    asio::io_context cioc;
+    tcp::socket s(cioc);
+    s.connect({asio::ip::make_address("127.0.0.1"), port});
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+    for (const auto& [k, v] : headers) req.set(k, v);
+    req.body() = body;
+    if (!body.empty() || method == http::verb::post) req.prepare_payload();
+    http::write(s, req);
+    return read_reply(s, method == http::verb::head);
+  }
+  reply get(const std::string& target) { return request(http::verb::get, target); }
+  reply post(const std::string& target, const std::string& body = {}, const char* bearer = token) {
+    std::vector<std::pair<std::string, std::string>> h;
+    if (bearer) h.emplace_back("Authorization", std::string("Bearer ") + bearer);
+    return request(http::verb::post, target, body, h);
+  }
+
+  static reply read_reply(tcp::socket& s, bool head = false) {
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024 * 1024);
+    if (head) parser.skip(true);
+    http::read(s, buffer, parser);
+    reply r;
+    r.status = parser.get().result_int();
+    r.body = parser.get().body();
+    for (const auto& f : parser.get()) {
+      std::string name(f.name_string());
+      for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      r.headers[name] = std::string(f.value());
+    }
+    return r;
+  }
+};
+
+TEST_F(StatusServerTest, HealthzIsOkWhileTheLoopTicksAnd503WhenStale) {
+  start();
+  auto ok = get("/healthz");
+  EXPECT_EQ(ok.status, 200u);
+  EXPECT_EQ(ok.json().at("status"), "ok");
+  EXPECT_EQ(ok.headers["content-type"], "application/json");
+  t.clock.advance(31'000);
+  auto stale = get("/healthz");
+  EXPECT_EQ(stale.status, 503u);
+  EXPECT_EQ(stale.json().at("status"), "unavailable");
+  EXPECT_NE(std::string(stale.json().at("reason").as_string()).find("31 s"), std::string::npos);
+}
+
+TEST_F(StatusServerTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
+  start();
+  EXPECT_EQ(get("/nope").status, 404u);
+  EXPECT_EQ(get("/api/jobs/").status, 404u);
+  EXPECT_EQ(get("/api").status, 404u);
+  auto del = request(http::verb::delete_, "/api/jobs");
+  EXPECT_EQ(del.status, 405u);
+  EXPECT_EQ(del.headers["allow"], "GET, HEAD, POST");
+  auto post_health = request(http::verb::post, "/healthz");
+  EXPECT_EQ(post_health.status, 405u);
+  EXPECT_EQ(post_health.headers["allow"], "GET, HEAD");
+  auto get_cancel = get("/api/jobs/1/cancel");
+  EXPECT_EQ(get_cancel.status, 405u);
+  EXPECT_EQ(get_cancel.headers["allow"], "POST");
+  EXPECT_EQ(request(http::verb::put, "/app.js").status, 405u);
+}
+
+TEST_F(StatusServerTest, ServesTheEmbeddedDashboard) {
+  start();
+  auto page = get("/");
+  EXPECT_EQ(page.status, 200u);
+  EXPECT_EQ(page.headers["content-type"], "text/html; charset=utf-8");
+  EXPECT_NE(page.headers["content-security-policy"].find("default-src 'self'"), std::string::npos);
+  EXPECT_NE(page.body.find("/app.js"), std::string::npos);
+  EXPECT_EQ(page.body.find("http"), std::string::npos) << "no external resources";
+  auto js = get("/app.js");
+  EXPECT_EQ(js.status, 200u);
+  EXPECT_EQ(js.headers["content-type"], "text/javascript; charset=utf-8");
+  EXPECT_EQ(get("/app.css").status, 200u);
+  auto head = request(http::verb::head, "/app.css");
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_TRUE(head.body.empty());
+  EXPECT_NE(head.headers["content-length"], "0");
+}
+
+TEST_F(StatusServerTest, ListsJobsBatchesAndOneJobWithItsEvents) {
+  const auto a1 = add_job("alpha", "succeeded", 1000, 1000);
+  add_job("alpha", "queued");
+  add_job("beta", "failed", 2000);
+  start();
+  auto all = get("/api/jobs");
+  ASSERT_EQ(all.status, 200u);
+  EXPECT_EQ(all.json().at("jobs").as_array().size(), 3u);
+  auto failed = get("/api/jobs?state=failed&limit=10");
+  ASSERT_EQ(failed.json().at("jobs").as_array().size(), 1u);
+  EXPECT_EQ(failed.json().at("jobs").at(0).at("batch"), "beta");
+  EXPECT_EQ(get("/api/jobs?batch=alpha").json().at("jobs").as_array().size(), 2u);
+  EXPECT_EQ(get("/api/jobs?limit=0").status, 400u);
+  EXPECT_EQ(get("/api/jobs?limit=1001").status, 400u);
+  EXPECT_EQ(get("/api/jobs?state=bogus").status, 400u);
+
+  auto one = get("/api/jobs/" + std::to_string(a1));
+  ASSERT_EQ(one.status, 200u);
+  const auto j = one.json();
+  EXPECT_EQ(j.at("job").at("state"), "succeeded");
+  EXPECT_EQ(std::string(j.at("job").at("files").at("video").as_string()),
+            "/files/alpha/" + std::to_string(a1) + ".mp4");
+  EXPECT_EQ(j.at("events").as_array().size(), 1u);  // queued → succeeded, by the trigger
+  EXPECT_EQ(get("/api/jobs/999").status, 404u);
+  EXPECT_EQ(get("/api/jobs/abc").status, 404u);
+
+  auto batches = get("/api/batches").json();
+  ASSERT_EQ(batches.at("batches").as_array().size(), 2u);
+  const auto& alpha = batches.at("batches").at(0);
+  EXPECT_EQ(alpha.at("batch"), "alpha");
+  EXPECT_EQ(alpha.at("total"), 2);
+  EXPECT_EQ(alpha.at("succeeded"), 1);
+  EXPECT_EQ(alpha.at("queued"), 1);
+  EXPECT_EQ(alpha.at("pct_done"), 50.0);
+  EXPECT_EQ(alpha.at("spent_cny"), 1.0);
+  EXPECT_EQ(batches.at("totals").at("failed"), 1);
+
+  auto accounts = get("/api/accounts").json();
+  EXPECT_EQ(accounts.at("lanes").at(0).at("in_flight"), 2);
+  EXPECT_EQ(accounts.at("lanes").at(0).at("effective_cap"), 4);
+  EXPECT_EQ(accounts.at("accounts").at(0).at("name"), "default");
+}
+
+TEST_F(StatusServerTest, TimelineFailuresAndGalleryComeFromIndexedRanges) {
+  add_job("alpha", "succeeded", 30'000);
+  add_job("alpha", "succeeded", 90'000);
+  add_job("alpha", "failed", 90'000);
+  add_job("alpha", "succeeded", 2 * 3'600'000);  // outside the hour
+  start();
+  auto tl = get("/api/timeline?minutes=60").json();
+  const auto& buckets = tl.at("buckets").as_array();
+  ASSERT_EQ(buckets.size(), 60u);
+  std::int64_t ok = 0;
+  std::int64_t bad = 0;
+  for (const auto& b : buckets) {
+    ok += b.at("succeeded").as_int64();
+    bad += b.at("failed").as_int64();
+  }
+  EXPECT_EQ(ok, 2);
+  EXPECT_EQ(bad, 1);
+  EXPECT_EQ(get("/api/timeline?minutes=0").status, 400u);
+
+  auto failures = get("/api/failures").json().at("failures");
+  ASSERT_EQ(failures.as_array().size(), 1u);
+  EXPECT_EQ(failures.at(0).at("error_code"), "1301");
+
+  auto gallery = get("/api/gallery?batch=alpha").json().at("items");
+  ASSERT_EQ(gallery.as_array().size(), 3u);
+  EXPECT_NE(gallery.at(0).at("cover"), nullptr);
+  EXPECT_EQ(get("/api/gallery").json().at("items").as_array().size(), 3u);
+  EXPECT_EQ(get("/api/gallery?batch=nothing").json().at("items").as_array().size(), 0u);
+}
+
+TEST_F(StatusServerTest, MutationsNeedTheBearerToken) {
+  const auto id = add_job("alpha", "queued");
+  start();
+  const auto path = "/api/jobs/" + std::to_string(id) + "/cancel";
+  auto none = post(path, {}, nullptr);
+  EXPECT_EQ(none.status, 401u);
+  EXPECT_EQ(none.headers["www-authenticate"], "Bearer realm=\"vidq\"");
+  EXPECT_EQ(post(path, {}, "test-token-0123456789abcdeX").status, 401u);
+  EXPECT_EQ(post(path, {}, "short").status, 401u);
+  EXPECT_EQ(request(http::verb::post, path, {}, {{"Authorization", std::string("Basic ") + token}}).status, 401u);
+  EXPECT_EQ(control.wakes, 0);
+  EXPECT_EQ(get("/api/jobs/" + std::to_string(id)).json().at("job").at("state"), "queued");
+
+  auto ok = post(path);
+  ASSERT_EQ(ok.status, 200u) << ok.body;
+  EXPECT_EQ(ok.json().at("state"), "cancelled");
+  EXPECT_EQ(on_io([this] { return control.wakes; }), 1);
+  EXPECT_EQ(post(path).status, 409u);  // already cancelled
+  auto retried = post("/api/jobs/" + std::to_string(id) + "/retry");
+  EXPECT_EQ(retried.status, 200u);
+  EXPECT_EQ(retried.json().at("state"), "queued");
+  EXPECT_EQ(post("/api/jobs/" + std::to_string(id) + "/retry").status, 409u);
+  EXPECT_EQ(post("/api/jobs/4242/cancel").status, 404u);
+  EXPECT_EQ(on_io([this] { return control.wakes; }), 2);
+}
+
+TEST_F(StatusServerTest, WithoutATokenMutationsAreForbidden) {
+  start(false);
+  auto r = post("/api/accounts/default/pause");
+  EXPECT_EQ(r.status, 403u);
+  EXPECT_EQ(r.json().at("error"), "read_only");
+  EXPECT_EQ(get("/api/batches").status, 200u);
+}
+
+TEST_F(StatusServerTest, CreatesJobsWithImportValidationAndIdempotentKeys) {
+  start();
+  const std::string body =
+      R"({"model":"cogvideox-3","prompt":"a red sneaker","key":"k-1","batch":"api","size":"1920x1080"})";
+  auto created = post("/api/jobs", body);
+  ASSERT_EQ(created.status, 201u) << created.body;
+  const auto id = created.json().at("id").as_int64();
+  EXPECT_EQ(created.headers["location"], "/api/jobs/" + std::to_string(id));
+  auto again = post("/api/jobs", body);
+  EXPECT_EQ(again.status, 200u);
+  EXPECT_EQ(again.json().at("outcome"), "duplicate_key");
+  EXPECT_EQ(again.json().at("id").as_int64(), id);
+  EXPECT_EQ(on_io([this] { return control.wakes; }), 1);
+
+  auto bad_size = post("/api/jobs", R"({"model":"cogvideox-3","prompt":"x","size":"7x7"})");
+  EXPECT_EQ(bad_size.status, 400u);
+  EXPECT_EQ(bad_size.json().at("field"), "size");
+  auto bad_model = post("/api/jobs", R"({"model":"no-such-model","prompt":"x"})");
+  EXPECT_EQ(bad_model.status, 400u);
+  EXPECT_EQ(bad_model.json().at("field"), "model");
+  auto bad_account = post("/api/jobs", R"({"model":"cogvideox-3","prompt":"x","account":"ghost"})");
+  EXPECT_EQ(bad_account.status, 400u);
+  EXPECT_EQ(bad_account.json().at("field"), "account");
+  EXPECT_EQ(post("/api/jobs", "not json").status, 400u);
+  EXPECT_EQ(post("/api/jobs", "[1,2]").status, 400u);
+  EXPECT_EQ(on_io([this] { return t.scalar("SELECT count(*) FROM jobs"); }), 1);
+}
+
+TEST_F(StatusServerTest, PausesAndResumesAccountsThroughTheControl) {
+  start();
+  auto paused = post("/api/accounts/default/pause", R"({"reason":"maintenance"})");
+  ASSERT_EQ(paused.status, 200u) << paused.body;
+  EXPECT_TRUE(on_io([this] { return control.view.accounts[0].paused; }));
+  EXPECT_EQ(on_io([this] { return control.view.accounts[0].reason; }), "maintenance");
+  EXPECT_EQ(get("/api/accounts").json().at("accounts").at(0).at("paused"), true);
+  EXPECT_EQ(post("/api/accounts/default/resume").status, 200u);
+  EXPECT_FALSE(on_io([this] { return control.view.accounts[0].paused; }));
+  EXPECT_EQ(post("/api/accounts/ghost/pause").status, 404u);
+  EXPECT_EQ(post("/api/accounts/default/pause", "{\"reason\": 5}").status, 400u);
+}
+
+TEST_F(StatusServerTest, BodiesOverOneMebibyteAre413) {
+  start();
+  asio::io_context cioc;
+  tcp::socket s(cioc);
+  s.connect({asio::ip::make_address("127.0.0.1"), port});
+  // Headers only: the server must answer from Content-Length without reading 2 MiB.
+  const std::string head = "POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + std::string(token) +
+                           "\r\nContent-Type: application/json\r\nContent-Length: 2097152\r\n\r\n";
+  asio::write(s, asio::buffer(head));
+  EXPECT_EQ(read_reply(s).status, 413u);
+
+  // A chunked body has no length up front: the parser's limit catches it.
+  tcp::socket c(cioc);
+  c.connect({asio::ip::make_address("127.0.0.1"), port});
+  const std::string chunk(512 * 1024, 'x');
+  std::string req = "POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (int i = 0; i < 3; ++i) req += "80000\r\n" + chunk + "\r\n";
+  req += "0\r\n\r\n";
+  asio::write(c, asio::buffer(req));
+  EXPECT_EQ(read_reply(c).status, 413u);
+}
+
+TEST_F(StatusServerTest, ServesOutputFilesWithRangesAndRefusesEscapes) {
+  std::string video(100'000, '\0');
+  for (std::size_t i = 0; i < video.size(); ++i) video[i] = static_cast<char>(i * 7);
+  test::write_file(std::filesystem::path(cfg.output_dir) / "alpha" / "12.mp4", video);
+  test::write_file(std::filesystem::path(cfg.output_dir) / "alpha" / "12.png", "png-bytes");
+  test::write_file(t.dir.path() / "outside" / "13.mp4", "secret");
+  std::filesystem::create_symlink(t.dir.path() / "outside" / "13.mp4",
+                                  std::filesystem::path(cfg.output_dir) / "alpha" / "13.mp4");
+  std::filesystem::create_directory_symlink(t.dir.path() / "outside", std::filesystem::path(cfg.output_dir) / "evil");
+  start();
+
+  auto whole = get("/files/alpha/12.mp4");
+  ASSERT_EQ(whole.status, 200u);
+  EXPECT_EQ(whole.body, video);
+  EXPECT_EQ(whole.headers["content-type"], "video/mp4");
+  EXPECT_EQ(whole.headers["accept-ranges"], "bytes");
+  EXPECT_EQ(get("/files/alpha/12.png").headers["content-type"], "image/png");
+
+  auto part = request(http::verb::get, "/files/alpha/12.mp4", {}, {{"Range", "bytes=70000-"}});
+  ASSERT_EQ(part.status, 206u);
+  EXPECT_EQ(part.headers["content-range"], "bytes 70000-99999/100000");
+  EXPECT_EQ(part.body, video.substr(70000));
+  auto suffix = request(http::verb::get, "/files/alpha/12.mp4", {}, {{"Range", "bytes=-10"}});
+  EXPECT_EQ(suffix.status, 206u);
+  EXPECT_EQ(suffix.body, video.substr(99990));
+  auto beyond = request(http::verb::get, "/files/alpha/12.mp4", {}, {{"Range", "bytes=200000-"}});
+  EXPECT_EQ(beyond.status, 416u);
+  EXPECT_EQ(beyond.headers["content-range"], "bytes */100000");
+  auto head = request(http::verb::head, "/files/alpha/12.mp4");
+  EXPECT_EQ(head.status, 200u);
+  EXPECT_EQ(head.headers["content-length"], "100000");
+
+  for (const char* bad :
+       {"/files/../x", "/files/alpha/../../etc/passwd", "/files/%2e%2e/12.mp4", "/files/alpha/..%2F..%2Fvidq.db",
+        "/files//etc/passwd", "/files/alpha/12.txt", "/files/alpha/012.mp4", "/files/.hidden/12.mp4",
+        "/files/alpha/x12.mp4", "/files/alpha/99.mp4", "/files/%2Fetc/12.mp4", "/files/alpha/12.mp4/x"}) {
+    EXPECT_EQ(get(bad).status, 404u) << bad;
+  }
+  EXPECT_EQ(get("/files/alpha/13.mp4").status, 403u) << "symlinked file leading out";
+  EXPECT_EQ(get("/files/evil/13.mp4").status, 403u) << "symlinked folder leading out";
+}
+
+TEST_F(StatusServerTest, KeepsConnectionsAliveAndChecksTheHost) {
+  start();
+  asio::io_context cioc;
+  tcp::socket s(cioc);
+  s.connect({asio::ip::make_address("127.0.0.1"), port});
+  for (int i = 0; i < 3; ++i) {
+    http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+    req.set(http::field::host, "localhost:" + std::to_string(port));
+    http::write(s, req);
+    EXPECT_EQ(read_reply(s).status, 200u) << "request " << i << " on one connection";
+  }
+  auto rebound = request(http::verb::get, "/api/batches", {}, {{"Host", "attacker.example:8788"}});
+  EXPECT_EQ(rebound.status, 421u);
+}
+
+TEST_F(StatusServerTest, ServesMetricsThatPromtoolAccepts) {
+  add_job("alpha", "succeeded", 1000, 2500);
+  add_job("alpha", "queued");
+  control.view.lanes.push_back({"we\"ird\\acct", "vidu2-image", 1, 3, 3});
+  control.view.accounts.push_back({"we\"ird\\acct", "geekai", true, "1113", std::nullopt});
+  ops::metrics::bump(metrics.submits, "accepted", 3);
+  ops::metrics::bump(metrics.provider_errors, "1302");
+  metrics.job_duration.observe(42);
+  metrics.job_duration.observe(7000);
+  metrics.loop_ticks = 17;
+  start();
+  auto m = get("/metrics");
+  ASSERT_EQ(m.status, 200u);
+  EXPECT_EQ(m.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+  const auto& b = m.body;
+  EXPECT_NE(b.find("vidq_jobs{state=\"queued\"} 1\n"), std::string::npos) << b;
+  EXPECT_NE(b.find("vidq_jobs{state=\"succeeded\"} 1\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_spend_total_cny 2.5\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_spend_today_cny 2.5\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_lane_in_flight{account=\"we\\\"ird\\\\acct\",model=\"vidu2-image\"} 1\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_account_paused{account=\"we\\\"ird\\\\acct\"} 1\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_submits_total{outcome=\"accepted\"} 3\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_job_duration_seconds_bucket{le=\"60\"} 1\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_job_duration_seconds_bucket{le=\"+Inf\"} 2\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_job_duration_seconds_count 2\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_loop_ticks_total 17\n"), std::string::npos);
+
+  if (test::run_command("command -v promtool").exit_code != 0)
+    GTEST_SKIP() << "promtool not installed (scripts/install-deps installs it)";
+  test::temp_dir dir;
+  test::write_file(dir.path() / "metrics.txt", b);
+  const auto check = test::run_command("promtool check metrics < " + dir.file("metrics.txt"));
+  EXPECT_EQ(check.exit_code, 0) << check.out << "\n" << b;
+}
+
+TEST(StatusPure, RangeParsingAndFileNames) {
+  using status::parse_range;
+  using status::range_status;
+  EXPECT_EQ(parse_range("", 10).status, range_status::whole);
+  EXPECT_EQ(parse_range("bytes=0-4,6-7", 10).status, range_status::whole);
+  EXPECT_EQ(parse_range("bytes=5-2", 10).status, range_status::whole);
+  EXPECT_EQ(parse_range("bytes=2-100", 10).range.last, 9u);
+  EXPECT_EQ(parse_range("bytes=-100", 10).range.first, 0u);
+  EXPECT_EQ(parse_range("bytes=10-", 10).status, range_status::unsatisfiable);
+  EXPECT_TRUE(status::parse_file_ref("spring-sale", "42.mp4"));
+  EXPECT_FALSE(status::parse_file_ref("..", "42.mp4"));
+  EXPECT_FALSE(status::parse_file_ref("a/b", "42.mp4"));
+  EXPECT_FALSE(status::parse_file_ref("a", "42.mp4.part"));
+  EXPECT_TRUE(status::constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(status::constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(status::constant_time_equal("abc", "abcd"));
+  EXPECT_FALSE(status::constant_time_equal("", "a"));
+}
+
+TEST(StatusToken, NoneConfiguredIsReadOnlyAndShortTokensAreRefused) {
+  std::string why;
+  auto none = status::load_status_token({}, why);
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none->has_value());
+  test::temp_dir dir;
+  test::write_file(dir.path() / "token", "short\n");
+  ops::status_config cfg;
+  cfg.token_file = dir.file("token");
+  EXPECT_FALSE(status::load_status_token(cfg, why));
+  EXPECT_EQ(why.find("short"), std::string::npos) << "never echo the value";
+  test::write_file(dir.path() / "token", "a-long-enough-token-value\n");
+  auto ok = status::load_status_token(cfg, why);
+  ASSERT_TRUE(ok && ok->has_value());
+  EXPECT_EQ((*ok)->expose(), "a-long-enough-token-value");
+  cfg.token_file = dir.file("missing");
+  EXPECT_FALSE(status::load_status_token(cfg, why));
+}
+
+}  // namespace
+}  // namespace vidq
