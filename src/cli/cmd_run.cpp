@@ -10,6 +10,8 @@
 #include "vidq/net/https_client.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/metrics.hpp"
+#include "vidq/ops/sd_notify.hpp"
+#include "vidq/status/server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -82,8 +84,34 @@ int run_daemon(context& ctx, const run_options& opt) {
   options.exit_when_idle = opt.exit_when_idle;
   options.seed = opt.seed;
   options.shutdown_grace = static_cast<millis>(opt.grace_seconds * 1000);
+  options.watchdog = ops::watchdog_interval();
   daemon::scheduler sched(ioc.get_executor(), {s->db, s->clock, fetcher, metrics}, s->config, std::move(*clients),
                           options);
+
+  // The status server reads s->config, which a reload replaces in place. Without a token
+  // it still serves everything read-only (the default token_env is often unset).
+  std::optional<status::status_server> status_srv;
+  if (!s->config.status.listen.empty()) {
+    std::string token_why;
+    auto token = status::load_status_token(s->config.status, token_why);
+    if (!token) log::warn("status_read_only", {{"reason", token_why}});
+    status_srv.emplace(ioc.get_executor(),
+                       status::status_server_deps{s->db, s->config, sched, metrics, s->clock,
+                                                  token ? std::move(*token) : std::nullopt});
+    auto port = status_srv->start(s->config.status.listen);
+    if (!port) {
+      report_error("status", "cannot listen on " + s->config.status.listen + " ([status] listen): " +
+                                 port.error().message());
+      return exit_usage;
+    }
+    log::info("status_listening", {{"url", "http://" + s->config.status.listen.substr(
+                                                            0, s->config.status.listen.rfind(':')) +
+                                               ":" + std::to_string(*port) + "/"}});
+  }
+  sched.on_ready([&] {
+    ops::notify_ready();
+    ops::notify_status("running");
+  });
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM, SIGHUP);
   // co_spawn keeps this lambda (and its captures) alive for the coroutine's whole life.
@@ -99,17 +127,22 @@ int run_daemon(context& ctx, const run_options& opt) {
             continue;
           }
           log::info("config_reload_requested", {});
+          ops::notify_reloading();
           auto fresh = load_config_or_report(ctx);
           ctx.exit_code = exit_ok;  // a bad reload keeps the running config; it is not the exit status
           std::string reason = "see stderr";
           auto fresh_clients = fresh ? make_clients(*fresh, **http, s->clock, reason) : std::nullopt;
           if (!fresh || !fresh_clients) {
             log::error("config_reload_failed", {{"reason", reason}});
+            ops::notify_ready();
             continue;
           }
           fresh->database_path = s->config.database_path;  // the DB cannot change under a running daemon
+          fresh->status.listen = s->config.status.listen;  // nor the bound status address
           apply_log_level(*fresh);
+          s->config = *fresh;
           sched.reload(std::move(*fresh), std::move(*fresh_clients));
+          ops::notify_ready();
         }
       },
       asio::detached);
@@ -128,6 +161,7 @@ int run_daemon(context& ctx, const run_options& opt) {
       code = exit_failure;
     }
     signals.cancel();
+    if (status_srv) status_srv->stop();
     ioc.stop();
   });
   ioc.run();

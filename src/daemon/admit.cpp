@@ -4,6 +4,7 @@
 #include "vidq/daemon/job_log.hpp"
 #include "vidq/daemon/scheduler.hpp"
 #include "vidq/ops/log.hpp"
+#include "vidq/ops/sd_notify.hpp"
 #include "vidq/store/sqlite.hpp"
 
 #include <algorithm>
@@ -37,6 +38,11 @@ void scheduler::admit() {
     admit_lane(begin->account, begin->model, std::vector<store::queue_group>(begin, end));
     begin = end;
   }
+  // `systemctl status` line (a no-op outside systemd).
+  int in_flight = 0;
+  for (const auto& [account, model] : admission_.lanes()) in_flight += admission_.in_flight(account, model);
+  ops::notify_status(std::to_string(in_flight) + " in flight, " + std::to_string(groups->size()) +
+                     " queued groups" + (budget_block_ ? "; " + *budget_block_ : std::string()));
 }
 
 void scheduler::admit_lane(const std::string& account, const std::string& model,

@@ -4,6 +4,8 @@
 
 #include "vidq/daemon/job_log.hpp"
 #include "vidq/ops/log.hpp"
+#include "vidq/ops/sd_notify.hpp"
+#include "vidq/store/housekeeping.hpp"
 #include "vidq/store/sqlite.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -149,6 +151,8 @@ void scheduler::tick() {
   const millis t = now();
   last_tick_ = t;
   ++metrics_.loop_ticks;
+  keep_watchdog_happy();
+  if (t >= next_housekeeping_) housekeeping();
   if (check_data_version()) {
     queue_dirty_ = true;
     sync_pauses();
@@ -193,6 +197,30 @@ void scheduler::sync_pauses() {
       log::info("account_resumed", {{"account", a.name}});
     }
   }
+}
+
+void scheduler::keep_watchdog_happy() {
+  // From the loop itself: a loop stuck in a long call stops the pings and systemd restarts us.
+  if (!opt_.watchdog || last_tick_ - last_watchdog_ < *opt_.watchdog / 2) return;
+  last_watchdog_ = last_tick_;
+  ops::notify_watchdog();
+}
+
+void scheduler::housekeeping() {
+  const millis t = now();
+  next_housekeeping_ = t + opt_.housekeeping;
+  // PASSIVE never waits for readers: an operator's long sqlite3 session only delays it.
+  if (auto c = store::checkpoint(db_); !c) log::warn("checkpoint_failed", {{"error", c.error().message()}});
+  if (!cfg_.retention.finished_jobs && !cfg_.retention.events) return;
+  auto r = store::apply_retention(db_, cfg_.retention, t);
+  if (!r) {
+    log::warn("retention_failed", {{"error", r.error().message()}});
+    return;
+  }
+  if (r->jobs_deleted + r->events_deleted > 0) {
+    log::info("retention", {{"jobs_deleted", r->jobs_deleted}, {"events_deleted", r->events_deleted}});
+  }
+  if (r->more) next_housekeeping_ = t + 1'000;  // bounded chunks, a second apart
 }
 
 void scheduler::note_requeue(millis not_before) {
@@ -296,7 +324,10 @@ asio::awaitable<void> scheduler::drain() {
 }
 
 void scheduler::request_stop() {
-  if (!stopping_) log::info("daemon_stopping", {});
+  if (!stopping_) {
+    log::info("daemon_stopping", {});
+    ops::notify_stopping();
+  }
   stopping_ = true;
   wake();
 }

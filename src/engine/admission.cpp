@@ -66,6 +66,7 @@ void admission::on_rate_limited(std::string_view account, std::string_view model
   const int cap = configured_cap(account);
   lane& l = lane_of(account, model);
   const int current = effective(l, std::max(cap, 1), now);
+  l.last_limited = now;
   if (l.last_decrease && now - *l.last_decrease < cfg_.decrease_holdoff) {
     // The same congestion seen by several submits in flight at once: one decrease, but the
     // quiet period counts from the latest 1302.
@@ -106,6 +107,9 @@ int admission::effective_cap(std::string_view account, std::string_view model, m
 
 int admission::free_slots(std::string_view account, std::string_view model, millis now) const {
   if (configured_cap(account) == 0 || is_paused(account, now)) return 0;
+  if (const lane* l = find_lane(account, model); l && l->last_limited && now < *l->last_limited + cfg_.decrease_holdoff) {
+    return 0;
+  }
   return std::max(0, effective_cap(account, model, now) - in_flight(account, model));
 }
 
@@ -145,6 +149,7 @@ std::optional<millis> admission::next_change(millis now) const {
   for (const auto& [account, models] : lanes_) {
     const int cap = configured_cap(account);
     for (const auto& [model, l] : models) {
+      if (l.last_limited) consider(*l.last_limited + cfg_.decrease_holdoff);
       if (!l.anchor || effective(l, cap, now) >= cap) continue;
       const millis steps = now > *l.anchor ? (now - *l.anchor) / quiet : 0;
       consider(*l.anchor + (steps + 1) * quiet);

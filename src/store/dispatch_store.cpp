@@ -117,7 +117,9 @@ result<std::optional<millis>> dispatch_store::next_poll_time() {
   if (!stmt) return stmt.error();
   auto row = (*stmt)->step();
   if (!row) return row.error();
-  return (*stmt)->get_optional_int64(0);
+  const auto next = (*stmt)->get_optional_int64(0);
+  (*stmt)->reset();  // a stepped-but-unfinished statement would keep a read transaction open
+  return next;
 }
 
 }  // namespace vidq::store

@@ -49,7 +49,9 @@ result<std::optional<job_row>> job_store::get(std::int64_t id) {
   auto row = (*stmt)->step();
   if (!row) return row.error();
   if (!*row) return std::optional<job_row>();
-  return std::optional<job_row>(read_job_row(**stmt));
+  std::optional<job_row> found(read_job_row(**stmt));
+  (*stmt)->reset();  // an unfinished statement would hold a read snapshot on the daemon's connection
+  return found;
 }
 
 result<std::vector<job_event>> job_store::events(std::int64_t job_id) {

@@ -36,7 +36,9 @@ TEST(Admission, AimdAfter1302) {
   // floor(10 × 0.5) = 5, more than the 2 others the provider accepted.
   EXPECT_EQ(a.effective_cap("acct", "m", t0), 5);
   a.on_released("acct", "m");
-  EXPECT_EQ(a.free_slots("acct", "m", t0), 3);
+  // The freed slot is held back for the holdoff: a claim now would meet the same congestion.
+  EXPECT_EQ(a.free_slots("acct", "m", t0), 0);
+  EXPECT_EQ(a.free_slots("acct", "m", t0 + 5'000), 3);
   // A burst of 1302s from submits in flight together counts once...
   a.on_rate_limited("acct", "m", t0 + 1'000);
   EXPECT_EQ(a.effective_cap("acct", "m", t0 + 1'000), 5);
@@ -45,7 +47,8 @@ TEST(Admission, AimdAfter1302) {
   EXPECT_EQ(a.effective_cap("acct", "m", t0 + 61'000), 6);
   EXPECT_EQ(a.effective_cap("acct", "m", t0 + 1'000 + 4 * 60'000), 9);
   EXPECT_EQ(a.effective_cap("acct", "m", t0 + 1'000 + 60 * 60'000), 10);  // never above the cap
-  EXPECT_EQ(a.next_change(t0 + 1'000), t0 + 61'000);
+  EXPECT_EQ(a.next_change(t0 + 1'000), t0 + 6'000) << "the end of the holdoff";
+  EXPECT_EQ(a.next_change(t0 + 6'000), t0 + 61'000);
 }
 
 TEST(Admission, DecreaseKeepsWhatTheProviderAccepted) {

@@ -3,6 +3,7 @@
 #include "support/test_db.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <set>
 
@@ -98,6 +99,26 @@ TEST(DispatchStore, TransientRowsForRecovery) {
   std::set<std::int64_t> ids;
   for (const auto& row : dispatch.transient_rows().value()) ids.insert(row.id);
   EXPECT_EQ(ids, (std::set<std::int64_t>{2, 4}));
+}
+
+// The daemon runs every query on one long-lived connection: a statement left stepped but
+// unfinished would hold a read snapshot open, hiding other processes' rows and pinning the WAL.
+TEST(DispatchStore, EveryReadLeavesNoStatementActive) {
+  test::test_db t;
+  job_store jobs(t.db, t.clock);
+  dispatch_store dispatch(t.db, t.clock);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(jobs.insert(test::make_job()));
+  t.exec("UPDATE jobs SET state = 'processing', next_poll_at = 5 WHERE id = 3");
+  ASSERT_TRUE(dispatch.queued_groups());
+  ASSERT_TRUE(dispatch.inflight_counts());
+  ASSERT_TRUE(dispatch.due_polls(10));
+  ASSERT_TRUE(dispatch.next_poll_time());
+  ASSERT_TRUE(dispatch.transient_rows());
+  ASSERT_TRUE(jobs.get(1));
+  ASSERT_TRUE(jobs.list({}));
+  for (sqlite3_stmt* s = sqlite3_next_stmt(t.db.handle(), nullptr); s; s = sqlite3_next_stmt(t.db.handle(), s)) {
+    EXPECT_FALSE(sqlite3_stmt_busy(s)) << sqlite3_sql(s);
+  }
 }
 
 }  // namespace

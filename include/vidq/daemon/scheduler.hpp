@@ -47,6 +47,8 @@ namespace vidq::daemon {
 struct scheduler_options {
   millis idle_check = 200;         // PRAGMA data_version period: new rows noticed this fast
   millis rescan = 5'000;           // full queue look even when nothing seemed to change
+  millis housekeeping = 60'000;    // WAL checkpoint and [retention] pass
+  std::optional<millis> watchdog;  // systemd WatchdogSec: WATCHDOG=1 every half of it
   millis shutdown_grace = 20'000;  // submits in flight get this long to finish on SIGTERM
   int max_downloads = 8;           // concurrent result downloads
   bool exit_when_idle = false;     // return once nothing can progress without an operator
@@ -100,6 +102,8 @@ class scheduler final : public daemon_control {
   bool check_data_version();
   void sync_pauses();
   void sync_accounts();
+  void housekeeping();
+  void keep_watchdog_happy();
   bool idle_now();
   millis next_wake() const;
   boost::asio::awaitable<void> sleep_until(millis when);
@@ -166,6 +170,8 @@ class scheduler final : public daemon_control {
   std::optional<millis> poll_wait_;         // when a due poll waits for the GET budget
   std::optional<millis> next_poll_;         // the earliest future next_poll_at
   millis last_admit_ = 0;
+  millis next_housekeeping_ = 0;
+  millis last_watchdog_ = 0;
   bool woken_ = false;
   std::int64_t spend_today_ = 0;            // milli-CNY since utc_day_start(spend_day_)
   millis spend_day_ = 0;

@@ -66,7 +66,9 @@ class admission {
   int configured_cap(std::string_view account) const;
   // The AIMD cap: configured cap minus the 1302 penalty, plus one per quiet period since.
   int effective_cap(std::string_view account, std::string_view model, millis now) const;
-  // max(0, effective − in flight); 0 while the account is paused or unknown.
+  // max(0, effective − in flight); 0 while the account is paused or unknown, and for
+  // decrease_holdoff after any 1302: a slot freed by a rejected submit is not offered to the
+  // next job at once, or one congestion event would walk 1302s through the whole queue.
   int free_slots(std::string_view account, std::string_view model, millis now) const;
 
   // Pauses every model of the account. `until` set → paused_until (auto-resumes), else
@@ -88,6 +90,7 @@ class admission {
     int base = 0;                          // effective cap at `anchor`
     std::optional<millis> anchor;          // last 1302; nullopt = never limited
     std::optional<millis> last_decrease;
+    std::optional<millis> last_limited;   // the latest 1302, whether or not it decreased
   };
   struct account_state {
     int cap = 0;
