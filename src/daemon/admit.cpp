@@ -30,6 +30,7 @@ void scheduler::admit() {
     log::error("queue_unreadable", {{"error", groups.error().message()}});
     return;
   }
+  backlogged_.clear();
   // queued_groups() is ordered by (account, model, ...): consecutive runs are lanes.
   auto begin = groups->begin();
   while (begin != groups->end()) {
@@ -87,6 +88,8 @@ void scheduler::admit_lane(const std::string& account, const std::string& model,
       }
     }
   }
+  // Out of slots with rows left: every finished task noticed late now delays a queued job.
+  if (free <= 0 && !groups.empty()) backlogged_.emplace(account, model);
 }
 
 void scheduler::fail_unclaimable(const store::queue_group& group, std::string_view code, std::string_view message) {

@@ -81,7 +81,8 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     if (engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
       deadline_fail();
     } else {
-      reschedule(engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01()), "running");
+      reschedule(engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01(), shape_for(row)),
+                 "running");
     }
   } else if (auto* done = std::get_if<provider::task_succeeded>(&reply)) {
     metrics_.bump(metrics_.polls, "succeeded");

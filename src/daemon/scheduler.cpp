@@ -23,6 +23,10 @@ namespace vidq::daemon {
 
 namespace asio = boost::asio;
 
+namespace {
+millis scaled(millis ms, double scale) { return std::max<millis>(1, static_cast<millis>(static_cast<double>(ms) * scale)); }
+}  // namespace
+
 scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config cfg, client_map clients,
                      scheduler_options options)
     : ex_(ex),
@@ -35,6 +39,10 @@ scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config 
       opt_(options),
       dispatch_(deps.db, deps.clock),
       accounts_(deps.db, deps.clock),
+      admission_(engine::aimd_config{.decrease_factor = 0.5,
+                                     // Provider time: a time-scaled simulator scales it too.
+                                     .quiet_period = scaled(60'000, cfg_.polling.duration_scale),
+                                     .decrease_holdoff = scaled(5'000, cfg_.polling.duration_scale)}),
       rng_(options.seed != 0 ? options.seed : std::random_device{}()),
       wake_timer_(ex) {}
 
@@ -344,6 +352,11 @@ engine::duration_dist scheduler::expected_for(const store::job_row& row) const {
   prior.median = std::max<millis>(1, static_cast<millis>(static_cast<double>(prior.median) * scale));
   prior.p90 = std::max<millis>(prior.median, static_cast<millis>(static_cast<double>(prior.p90) * scale));
   return estimator_.estimate(engine::duration_key(row.model, obj), prior);
+}
+
+engine::poll_shape scheduler::shape_for(const store::job_row& row) const {
+  if (cfg_.polling.hurry_when_queued && backlogged_.contains({row.account, row.model})) return engine::hurried_poll_shape;
+  return {};
 }
 
 void scheduler::release(const std::string& account, const std::string& model) {

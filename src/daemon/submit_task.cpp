@@ -65,7 +65,7 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
     const millis t = now();
     if (auto* ok = std::get_if<provider::submit_accepted>(&reply)) {
       const auto expected = expected_for(row);
-      const millis first_poll = engine::next_poll_at(t, t, 0, expected, cfg_.polling, random01());
+      const millis first_poll = engine::next_poll_at(t, t, 0, expected, cfg_.polling, random01(), shape_for(row));
       const std::int64_t price = engine::price_of(row.model, cfg_.budget);
       auto applied = dispatch_.record_accepted(row.id, request_id, ok->task_id, first_poll, price);
       metrics_.bump(metrics_.submits, "accepted");

@@ -149,6 +149,7 @@ void read_polling(table_reader& r, polling_config& p) {
   r.read_positive("deadline_factor", p.deadline_factor);
   r.read_positive("requests_per_second", p.requests_per_second);
   r.read_positive("duration_scale", p.duration_scale);
+  if (auto h = r.get<bool>("hurry_when_queued")) p.hurry_when_queued = *h;
   r.reject_unknown();
 }
 

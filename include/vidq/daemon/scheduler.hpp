@@ -131,6 +131,8 @@ class scheduler final : public daemon_control {
 
   // helpers (scheduler.cpp)
   engine::duration_dist expected_for(const store::job_row& row) const;
+  // The poll shape for the row's lane: dense while its jobs wait for slots.
+  engine::poll_shape shape_for(const store::job_row& row) const;
   void release(const std::string& account, const std::string& model);
   void pause_from_provider(const std::string& account, const provider::verdict& v);
   double random01();
@@ -160,6 +162,7 @@ class scheduler final : public daemon_control {
   std::uint64_t next_task_ = 0;
   std::set<std::int64_t> busy_jobs_;        // a task is working on these rows
   std::set<std::int64_t> urls_refreshed_;   // re-polled once after a 403/404 download
+  std::set<std::pair<std::string, std::string>> backlogged_;  // lanes that left rows queued
   std::deque<store::job_row> download_queue_;
   int downloads_running_ = 0;
 

@@ -25,6 +25,11 @@ struct poll_shape {
   double interval_cap = 0.15;            // × p90: no interval longer than this
 };
 
+// The dense shape for lanes with jobs waiting (docs/PERFORMANCE.md, bench/poll_frontier.py):
+// first poll at the p10, then a constant 4 % of the p90 (the first interval is above the
+// cap, so every interval is the cap).
+inline constexpr poll_shape hurried_poll_shape{-1.2815515655446004, 100.0, 0.04};
+
 // Delay until poll number polls_done + 1: from submit when polls_done == 0, else from the
 // poll just made. random01 in [0, 1) draws the jitter; out-of-range values are clamped.
 millis poll_delay(int polls_done, const duration_dist& expected, const ops::polling_config& cfg, double random01,

@@ -45,6 +45,7 @@ struct polling_config {
   double deadline_factor = 6.0;        // ...and longer than factor × expected fails poll_deadline
   double requests_per_second = 10.0;   // GET budget per account
   double duration_scale = 1.0;         // × built-in expected durations (a time-scaled simulator)
+  bool hurry_when_queued = true;       // denser polls while jobs wait for the lane's slots
 };
 
 struct retry_config {

@@ -1,0 +1,559 @@
+// Slot utilization, polls per job, detection latency and the daemon's CPU and memory
+// (DESIGN.md §6, issue 4 acceptance): the real `vidq run --exit-when-idle` against the
+// in-process simulator with the API.md §12 duration distributions, scaled by --time-scale.
+// docs/PERFORMANCE.md explains the figures and what limits them.
+//
+//   bench_daemon_utilization [--jobs N] [--models m1,m2] [--time-scale X] [--tier V0]
+//                            [--faults off|default|both] [--runs R] [--seed S] [--keep]
+//
+// Per run it prints a block of figures and one `{"run":...}` JSON line. Definitions:
+//   busy          Σ over provider tasks of the time they held a slot, [created, finished]
+//                 (a task still PROCESSING when the daemon exits — a stuck task, or one the
+//                 daemon gave up on at poll_deadline — until the end of the window)
+//   steady window per (key, model): first task created → last task created. The queue is
+//                 not empty in it (the last creation empties it), so every idle slot-ms is
+//                 the daemon's doing (detection delay, hand-off, backoff)
+//   full window   first created → last finished (adds the drain, where the queue is empty)
+//   whole run     daemon start → daemon exit, all lanes (adds start-up, last download, exit)
+//   utilization   busy in the window / (cap × window length)
+//   detection     daemon's job_events `at` (processing → downloading|failed) − the
+//                 simulator's finished_at, for the task with the job's request_id
+#include "vidq/net/tls_identity.hpp"
+#include "vidq/ops/log.hpp"
+#include "vidq/sim/server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using vidq::millis;
+
+namespace {
+
+constexpr const char* key_env = "VIDQ_BENCH_API_KEY";
+
+struct options {
+  int jobs = 250;  // per model
+  std::vector<std::string> models{"cogvideox-flash", "cogvideox-3"};
+  double time_scale = 0.02;
+  std::string tier = "V0";
+  std::string faults = "both";
+  int runs = 1;
+  std::uint64_t seed = 1;
+  bool keep = false;
+};
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string item; std::getline(in, item, sep);)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr,
+               "usage: bench_daemon_utilization [--jobs N per model=250] [--models m1,m2=cogvideox-flash,cogvideox-3]\n"
+               "         [--time-scale X=0.02] [--tier V0|V1|V2|V3] [--faults off|default|both] [--runs R=1]\n"
+               "         [--seed S=1] [--keep]\n");
+  std::exit(2);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage();
+      return argv[++i];
+    };
+    if (a == "--jobs") o.jobs = std::atoi(value().c_str());
+    else if (a == "--models") o.models = split(value(), ',');
+    else if (a == "--time-scale") o.time_scale = std::atof(value().c_str());
+    else if (a == "--tier") o.tier = value();
+    else if (a == "--faults") o.faults = value();
+    else if (a == "--runs") o.runs = std::atoi(value().c_str());
+    else if (a == "--seed") o.seed = std::strtoull(value().c_str(), nullptr, 10);
+    else if (a == "--keep") o.keep = true;
+    else usage();
+  }
+  if (o.jobs < 1 || o.models.empty() || !(o.time_scale > 0) || o.runs < 1 || vidq::sim::cap_of_tier(o.tier) == 0 ||
+      (o.faults != "off" && o.faults != "default" && o.faults != "both"))
+    usage();
+  return o;
+}
+
+std::string key_of_tier(const std::string& tier) {
+  for (const auto& k : vidq::sim::default_sim_config().keys)
+    if (k.cap == vidq::sim::cap_of_tier(tier) && k.balance == std::nullopt && k.name == "v" + tier.substr(1)) return k.key;
+  return {};
+}
+
+// The run's sqlite reads: a plain read-only connection after the daemon has exited.
+class reader {
+ public:
+  explicit reader(const fs::path& db) {
+    if (sqlite3_open_v2(db.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      std::fprintf(stderr, "cannot open %s\n", db.c_str());
+      std::exit(1);
+    }
+  }
+  ~reader() { sqlite3_close(db_); }
+  template <class F>
+  void each(const char* sql, F&& f) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) {
+      std::fprintf(stderr, "query failed: %s: %s\n", sql, sqlite3_errmsg(db_));
+      std::exit(1);
+    }
+    while (sqlite3_step(s) == SQLITE_ROW) f(s);
+    sqlite3_finalize(s);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+std::string col(sqlite3_stmt* s, int i) {
+  const auto* t = sqlite3_column_text(s, i);
+  return t ? reinterpret_cast<const char*>(t) : "";
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(pos));
+  const auto hi = std::min(lo + 1, v.size() - 1);
+  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+}
+
+double mean(const std::vector<double>& v) {
+  return v.empty() ? std::nan("") : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+millis wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+int run_cli(const std::string& config, const std::string& args, const fs::path& log) {
+  const std::string cmd = std::string(VIDQ_BINARY) + " --config " + config + " " + args + " >>" + log.string() + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+struct task_rec {
+  std::string model, request_id, status;
+  millis created = 0;
+  std::optional<millis> finished;  // nullopt: still PROCESSING (stuck)
+  std::int64_t polls = 0;
+};
+
+struct lane_figures {
+  std::string model;
+  int cap = 0;
+  std::size_t tasks = 0, stuck = 0;
+  double steady_ms = 0, steady_busy = 0, steady_detect_loss = 0, full_ms = 0, full_busy = 0;
+  double steady_stuck = 0;  // slot-ms of unfinished tasks (stuck, or orphaned at poll_deadline) in the steady window
+  double handoff_mean_ms = std::nan("");
+  double held_mean = 0;  // slots the daemon counted as taken (submitting|processing), time-weighted, steady window
+  std::int64_t polls = 0;
+  std::vector<double> detect_ms, detect_frac, durations_ms;
+};
+
+struct run_figures {
+  std::string faults;
+  int run = 0;
+  int exit_code = -1;
+  double wall_s = 0;                // daemon start → exit
+  double cpu_s = 0;                 // user + sys of the daemon
+  long max_rss_kb = 0;
+  std::size_t jobs = 0, tasks = 0, succeeded = 0;
+  std::map<std::string, std::int64_t> failed_by_code;
+  std::int64_t polls = 0, submissions = 0, cap_rejections = 0;
+  json::object sim_errors, sim_faults;
+  std::vector<lane_figures> lanes;
+  double whole_run_util = 0;
+  double whole_run_useful = 0;  // the same without unfinished tasks
+  double startup_ms = 0;  // daemon start → first task created
+  double tail_ms = 0;     // last task finished → daemon exit
+};
+
+// Overlap of [a, b) with [lo, hi).
+double overlap(double a, double b, double lo, double hi) { return std::max(0.0, std::min(b, hi) - std::max(a, lo)); }
+
+run_figures one_run(const options& o, bool faults_on, int run_index) {
+  run_figures f;
+  f.faults = faults_on ? "default" : "off";
+  f.run = run_index;
+  const double ts = o.time_scale;
+  const int cap = vidq::sim::cap_of_tier(o.tier);
+
+  const fs::path dir = fs::temp_directory_path() /
+                       ("vidq-bench-util-" + std::to_string(::getpid()) + "-" + f.faults + "-" + std::to_string(run_index));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto id = vidq::net::ensure_tls_identity(dir / "tls");
+  if (!id) {
+    std::fprintf(stderr, "tls identity: %s\n", id.error().message().c_str());
+    std::exit(1);
+  }
+  auto tls = vidq::sim::make_server_tls(*id);
+  if (!tls) std::exit(1);
+
+  vidq::system_clock clock;
+  auto cfg = vidq::sim::default_sim_config();
+  cfg.time_scale = ts;
+  cfg.seed = o.seed + static_cast<std::uint64_t>(run_index) * 1000 + (faults_on ? 1 : 0);
+  if (!faults_on) cfg.faults = vidq::sim::fault_rates::none();
+  vidq::sim::simulator sim(cfg, clock);
+  boost::asio::io_context ioc(1);
+  auto srv = vidq::sim::server::listen(ioc, sim, *tls, *vidq::sim::parse_listen("127.0.0.1:0"));
+  if (!srv) std::exit(1);
+  (*srv)->start();
+  std::thread server_thread([&] { ioc.run(); });
+
+  // Every daemon time constant that models provider behaviour is scaled with the
+  // simulator (floored at the config's minimums): see docs/PERFORMANCE.md "Scaling".
+  const std::string config = (dir / "vidq.toml").string();
+  {
+    std::ofstream toml(config);
+    toml << "[database]\npath = \"vidq.db\"\n[output]\ndir = \"videos\"\n"
+         << "[tls]\nca_file = \"" << id->ca_cert.string() << "\"\n"
+         << "[[accounts]]\nname = \"default\"\nprovider = \"bigmodel\"\n"
+         << "base_url = \"https://127.0.0.1:" << (*srv)->port() << "/api/paas/v4\"\n"
+         << "api_key_env = \"" << key_env << "\"\ntier = \"" << o.tier << "\"\n"
+         << "[polling]\nduration_scale = " << ts << "\n"
+         << "min_interval_seconds = " << std::max(0.1, 2.0 * ts) << "\n"
+         << "max_interval_seconds = " << std::max(1.0, 60.0 * ts) << "\n"
+         << "deadline_min_seconds = " << std::max(1.0, 900.0 * ts) << "\n"
+         << "requests_per_second = " << 10.0 / ts << "\n"
+         << "[retry]\nbase_delay_seconds = " << std::max(0.01, 2.0 * ts) << "\n"
+         << "max_delay_seconds = " << std::max(0.01, 300.0 * ts) << "\n"
+         << "[status]\nlisten = \"127.0.0.1:0\"\n";
+  }
+  ::setenv(key_env, key_of_tier(o.tier).c_str(), 1);
+  const fs::path cli_log = dir / "cli.log";
+  {
+    std::ofstream jobs(dir / "jobs.jsonl");
+    // Interleaved models, one batch per model: both lanes start full.
+    for (int i = 0; i < o.jobs; ++i) {
+      for (const auto& m : o.models) {
+        jobs << R"({"key":")" << m << "-" << i << R"(","batch":")" << m << R"(","model":")" << m
+             << R"(","prompt":"a red sneaker rotating on a white table, shot )" << i << "\"";
+        if (m == "cogvideox-3" || m == "cogvideox-2") jobs << R"(,"quality":"speed")";
+        jobs << "}\n";
+      }
+    }
+  }
+  if (run_cli(config, "import " + (dir / "jobs.jsonl").string(), cli_log) != 0) {
+    std::fprintf(stderr, "import failed, see %s\n", cli_log.c_str());
+    std::exit(1);
+  }
+  f.jobs = static_cast<std::size_t>(o.jobs) * o.models.size();
+
+  // The daemon.
+  const fs::path daemon_log = dir / "daemon.log";
+  const millis started = wall_ms();
+  const pid_t pid = ::fork();
+  if (pid < 0) std::exit(1);
+  if (pid == 0) {
+    const int fd = ::open(daemon_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, STDERR_FILENO);
+      ::dup2(fd, STDOUT_FILENO);
+    }
+    ::execl(VIDQ_BINARY, "vidq", "--config", config.c_str(), "run", "--exit-when-idle", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  rusage ru{};
+  int status = 0;
+  const millis give_up = started + 30 * 60'000;
+  for (;;) {
+    const pid_t r = ::wait4(pid, &status, WNOHANG, &ru);
+    if (r == pid) break;
+    if (wall_ms() > give_up) {
+      std::fprintf(stderr, "the daemon still runs after 30 minutes; killing it (log: %s)\n", daemon_log.c_str());
+      ::kill(pid, SIGKILL);
+      ::wait4(pid, &status, 0, &ru);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const millis ended = wall_ms();
+  f.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  f.wall_s = static_cast<double>(ended - started) / 1000.0;
+  f.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  f.max_rss_kb = ru.ru_maxrss;
+
+  // The simulator's view.
+  const auto stats = sim.stats(true);
+  (*srv)->stop();
+  server_thread.join();
+  f.tasks = static_cast<std::size_t>(stats.at("tasks_created").to_number<std::int64_t>());
+  f.polls = stats.at("polls").to_number<std::int64_t>();
+  f.submissions = stats.at("submissions").to_number<std::int64_t>();
+  f.cap_rejections = stats.at("cap_rejections").to_number<std::int64_t>();
+  f.sim_errors = stats.at("errors_by_code").as_object();
+  f.sim_faults = stats.at("faults_injected").as_object();
+  std::map<std::string, task_rec> by_rid;
+  std::map<std::string, std::vector<task_rec>> by_model;
+  for (const auto& t : stats.at("tasks").as_array()) {
+    const auto& x = t.as_object();
+    task_rec r;
+    r.model = x.at("model").as_string();
+    r.request_id = x.at("request_id").as_string();
+    r.status = x.at("status").as_string();
+    r.created = x.at("created_at_ms").to_number<millis>();
+    if (!x.at("finished_at_ms").is_null()) r.finished = x.at("finished_at_ms").to_number<millis>();
+    r.polls = x.at("polls").to_number<std::int64_t>();
+    by_rid[r.request_id] = r;
+    by_model[r.model].push_back(r);
+  }
+
+  // The daemon's view.
+  std::map<std::string, millis> detected;                      // request_id → processing → done
+  std::map<std::string, std::vector<millis>> releases_by_model;  // a daemon slot given back
+  std::map<std::string, std::vector<std::pair<millis, int>>> held_steps;  // (at, +1|-1) per model
+  {
+    reader db(dir / "vidq.db");
+    db.each("SELECT state, coalesce(error_code, ''), count(*) FROM jobs GROUP BY 1, 2", [&](sqlite3_stmt* s) {
+      const auto n = sqlite3_column_int64(s, 2);
+      if (col(s, 0) == "succeeded") f.succeeded += static_cast<std::size_t>(n);
+      else f.failed_by_code[col(s, 0) + (col(s, 1).empty() ? "" : ":" + col(s, 1))] += n;
+    });
+    db.each(
+        "SELECT j.request_id, e.at, j.model, e.from_state, e.to_state, e.detail FROM job_events e JOIN jobs j ON j.id = e.job_id "
+        "WHERE (e.from_state = 'processing' AND e.to_state IN ('downloading', 'failed')) "
+        "   OR (e.from_state = 'submitting' AND e.to_state IN ('queued', 'failed'))",
+        [&](sqlite3_stmt* s) {
+          const millis at = sqlite3_column_int64(s, 1);
+          releases_by_model[col(s, 2)].push_back(at);
+          // poll_deadline is the daemon giving up on a stuck task, not a detection.
+          if (col(s, 3) == "processing" && col(s, 5).rfind("poll_deadline", 0) != 0) detected[col(s, 0)] = at;
+        });
+    db.each("SELECT j.model, e.at, coalesce(e.from_state, ''), e.to_state FROM job_events e JOIN jobs j ON j.id = e.job_id "
+            "ORDER BY e.at, e.id",
+            [&](sqlite3_stmt* s) {
+              auto held = [](const std::string& st) { return st == "submitting" || st == "processing" ? 1 : 0; };
+              const int d = held(col(s, 3)) - held(col(s, 2));
+              if (d != 0) held_steps[col(s, 0)].emplace_back(sqlite3_column_int64(s, 1), d);
+            });
+  }
+
+  double whole_busy = 0, whole_stuck = 0;
+  int lanes_cap = 0;
+  millis first_any = std::numeric_limits<millis>::max(), last_any = 0;
+  for (const auto& [rid, t] : by_rid) {
+    first_any = std::min(first_any, t.created);
+    if (t.finished) last_any = std::max(last_any, *t.finished);
+  }
+  f.startup_ms = static_cast<double>(first_any - started);
+  f.tail_ms = static_cast<double>(ended - last_any);
+  for (auto& [model, tasks] : by_model) {
+    lane_figures l;
+    l.model = model;
+    l.cap = cap;
+    l.tasks = tasks.size();
+    std::sort(tasks.begin(), tasks.end(), [](const auto& a, const auto& b) { return a.created < b.created; });
+    const double first_created = static_cast<double>(tasks.front().created);
+    const double last_created = static_cast<double>(tasks.back().created);
+    double last_finished = last_created;
+    for (const auto& t : tasks)
+      if (t.finished) last_finished = std::max(last_finished, static_cast<double>(*t.finished));
+    l.steady_ms = last_created - first_created;
+    l.full_ms = last_finished - first_created;
+    for (const auto& t : tasks) {
+      const double c = static_cast<double>(t.created);
+      const double fin = t.finished ? static_cast<double>(*t.finished) : std::numeric_limits<double>::infinity();
+      if (!t.finished) ++l.stuck;
+      l.polls += t.polls;
+      l.steady_busy += overlap(c, fin, first_created, last_created);
+      l.full_busy += overlap(c, fin, first_created, last_finished);
+      whole_busy += overlap(c, fin, static_cast<double>(started), static_cast<double>(ended));
+      if (!t.finished) {
+        l.steady_stuck += overlap(c, fin, first_created, last_created);
+        whole_stuck += overlap(c, fin, static_cast<double>(started), static_cast<double>(ended));
+        continue;
+      }
+      l.durations_ms.push_back(fin - c);
+      if (auto it = detected.find(t.request_id); it != detected.end()) {
+        const double d = static_cast<double>(it->second) - fin;
+        l.detect_ms.push_back(d);
+        l.detect_frac.push_back(fin > c ? d / (fin - c) : 0.0);
+        l.steady_detect_loss += overlap(fin, static_cast<double>(it->second), first_created, last_created);
+      }
+    }
+    // Hand-off: the k-th slot the daemon gives back (sorted) is reused by creation cap + k.
+    auto rel = releases_by_model[model];
+    std::sort(rel.begin(), rel.end());
+    std::vector<double> gaps;
+    for (std::size_t k = 0; k < rel.size() && static_cast<std::size_t>(cap) + k < tasks.size(); ++k)
+      gaps.push_back(static_cast<double>(tasks[static_cast<std::size_t>(cap) + k].created - rel[k]));
+    l.handoff_mean_ms = faults_on ? std::nan("") : mean(gaps);  // with faults, releases ≠ reuses
+    {
+      int cur = 0;
+      double last = first_created, acc = 0;
+      for (const auto& [at_ms, d] : held_steps[model]) {
+        const double at = static_cast<double>(at_ms);
+        acc += cur * overlap(last, at, first_created, last_created);
+        cur += d;
+        last = std::max(last, at);
+      }
+      acc += cur * overlap(last, last_created, first_created, last_created);
+      l.held_mean = l.steady_ms > 0 ? acc / l.steady_ms : 0;
+    }
+    lanes_cap += cap;
+    f.lanes.push_back(std::move(l));
+  }
+  f.whole_run_util = whole_busy / (static_cast<double>(lanes_cap) * static_cast<double>(ended - started));
+  f.whole_run_useful = (whole_busy - whole_stuck) / (static_cast<double>(lanes_cap) * static_cast<double>(ended - started));
+
+  if (!o.keep) {
+    fs::remove_all(dir);
+  } else {
+    std::printf("kept %s\n", dir.c_str());
+  }
+  return f;
+}
+
+void print(const options& o, const run_figures& f) {
+  const double ts = o.time_scale;
+  std::vector<double> all_detect, all_frac;
+  double steady_busy = 0, steady_cap = 0, full_busy = 0, full_cap = 0, loss = 0, steady_stuck = 0;
+  std::size_t stuck = 0;
+  std::printf("\n== faults %s, run %d: %zu jobs, %zu models, tier %s (cap %d per model), time scale %g\n", f.faults.c_str(),
+              f.run, f.jobs, f.lanes.size(), o.tier.c_str(), vidq::sim::cap_of_tier(o.tier), ts);
+  std::printf("daemon exit %d after %.1f s; succeeded %zu", f.exit_code, f.wall_s, f.succeeded);
+  for (const auto& [k, n] : f.failed_by_code) std::printf(", %s %lld", k.c_str(), static_cast<long long>(n));
+  std::printf("\nsimulator: %zu tasks, %lld submissions, %lld polls, %lld cap rejections (1302), errors %s, faults %s\n",
+              f.tasks, static_cast<long long>(f.submissions), static_cast<long long>(f.polls),
+              static_cast<long long>(f.cap_rejections), json::serialize(f.sim_errors).c_str(),
+              json::serialize(f.sim_faults).c_str());
+  std::printf("%-16s %5s %6s %8s %6s %8s %8s %8s %8s %9s %9s %9s %9s %9s\n", "model", "tasks", "unfin", "steady_s", "held", "util_st", "useful",
+              "util_full", "polls/j", "det_p50ms", "det_p99ms", "p50_frac", "p99_frac", "handoffms");
+  for (const auto& l : f.lanes) {
+    std::printf("%-16s %5zu %6zu %8.1f %6.2f %8.3f %8.3f %8.3f %8.2f %9.0f %9.0f %9.3f %9.3f %9.1f\n", l.model.c_str(), l.tasks,
+                l.stuck, l.steady_ms / 1000.0, l.held_mean, l.steady_busy / (l.cap * l.steady_ms),
+                (l.steady_busy - l.steady_stuck) / (l.cap * l.steady_ms), l.full_busy / (l.cap * l.full_ms),
+                static_cast<double>(l.polls) / static_cast<double>(l.tasks), quantile(l.detect_ms, 0.5),
+                quantile(l.detect_ms, 0.99), quantile(l.detect_frac, 0.5), quantile(l.detect_frac, 0.99),
+                l.handoff_mean_ms);
+    all_detect.insert(all_detect.end(), l.detect_ms.begin(), l.detect_ms.end());
+    all_frac.insert(all_frac.end(), l.detect_frac.begin(), l.detect_frac.end());
+    steady_busy += l.steady_busy;
+    steady_cap += l.cap * l.steady_ms;
+    full_busy += l.full_busy;
+    full_cap += l.cap * l.full_ms;
+    loss += l.steady_detect_loss;
+    steady_stuck += l.steady_stuck;
+    stuck += l.stuck;
+  }
+  const double util_steady = steady_busy / steady_cap;
+  const double polls_per_job = static_cast<double>(f.polls) / static_cast<double>(f.tasks);
+  std::printf("ALL: utilization steady %.3f (idle %.3f = detection %.3f + hand-off/other %.3f), full %.3f, whole run %.3f\n",
+              util_steady, 1 - util_steady, loss / steady_cap, 1 - util_steady - loss / steady_cap, full_busy / full_cap,
+              f.whole_run_util);
+  if (stuck > 0)
+    std::printf("ALL: %zu unfinished task(s) (stuck, or orphaned at poll_deadline) held %.3f of the steady slot-time: "
+                "useful utilization steady %.3f, whole run %.3f\n",
+                stuck, steady_stuck / steady_cap, (steady_busy - steady_stuck) / steady_cap, f.whole_run_useful);
+  std::printf("ALL: polls/job %.2f; detection p50 %.0f ms p99 %.0f ms mean %.0f ms (= %.1f s / %.1f s / %.1f s unscaled); "
+              "as a fraction of the task's duration p50 %.3f p99 %.3f mean %.3f\n",
+              polls_per_job, quantile(all_detect, 0.5), quantile(all_detect, 0.99), mean(all_detect),
+              quantile(all_detect, 0.5) / ts / 1000, quantile(all_detect, 0.99) / ts / 1000, mean(all_detect) / ts / 1000,
+              quantile(all_frac, 0.5), quantile(all_frac, 0.99), mean(all_frac));
+  std::printf("ALL: start-up (daemon start → first task) %.0f ms; exit (last finish → daemon exit) %.0f ms\n",
+              f.startup_ms, f.tail_ms);
+  std::printf("ALL: daemon CPU %.2f s = %.2f s per 1,000 jobs; peak RSS %.1f MiB\n", f.cpu_s,
+              f.cpu_s * 1000.0 / static_cast<double>(f.jobs), static_cast<double>(f.max_rss_kb) / 1024.0);
+
+  json::object lanes;
+  for (const auto& l : f.lanes) {
+    lanes[l.model] = json::object{{"tasks", l.tasks},
+                                  {"unfinished", l.stuck},
+                                  {"util_steady", l.steady_busy / (l.cap * l.steady_ms)},
+                                  {"util_steady_useful", (l.steady_busy - l.steady_stuck) / (l.cap * l.steady_ms)},
+                                  {"util_full", l.full_busy / (l.cap * l.full_ms)},
+                                  {"polls_per_task", static_cast<double>(l.polls) / static_cast<double>(l.tasks)},
+                                  {"detect_p50_ms", quantile(l.detect_ms, 0.5)},
+                                  {"detect_p99_ms", quantile(l.detect_ms, 0.99)},
+                                  {"detect_mean_ms", mean(l.detect_ms)},
+                                  {"detect_p50_frac", quantile(l.detect_frac, 0.5)},
+                                  {"detect_p99_frac", quantile(l.detect_frac, 0.99)},
+                                  {"duration_mean_ms", mean(l.durations_ms)},
+                                  {"handoff_mean_ms", l.handoff_mean_ms},
+                                  {"daemon_held_slots_mean", l.held_mean}};
+  }
+  const json::object out{{"run", f.run},
+                         {"faults", f.faults},
+                         {"time_scale", ts},
+                         {"tier", o.tier},
+                         {"jobs", f.jobs},
+                         {"exit", f.exit_code},
+                         {"wall_s", f.wall_s},
+                         {"util_steady", util_steady},
+                         {"util_full", full_busy / full_cap},
+                         {"util_whole_run", f.whole_run_util},
+                         {"util_steady_useful", (steady_busy - steady_stuck) / steady_cap},
+                         {"util_whole_run_useful", f.whole_run_useful},
+                         {"startup_ms", f.startup_ms},
+                         {"exit_tail_ms", f.tail_ms},
+                         {"idle_detection", loss / steady_cap},
+                         {"unfinished", stuck},
+                         {"polls_per_job", polls_per_job},
+                         {"detect_p50_ms", quantile(all_detect, 0.5)},
+                         {"detect_p99_ms", quantile(all_detect, 0.99)},
+                         {"detect_p50_frac", quantile(all_frac, 0.5)},
+                         {"detect_p99_frac", quantile(all_frac, 0.99)},
+                         {"cpu_s_per_1000_jobs", f.cpu_s * 1000.0 / static_cast<double>(f.jobs)},
+                         {"max_rss_kb", f.max_rss_kb},
+                         {"lanes", lanes}};
+  std::printf("%s\n", json::serialize(out).c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const options o = parse(argc, argv);
+  vidq::log::set_min_level(vidq::log::level::warn);
+  if (key_of_tier(o.tier).empty()) usage();
+  std::printf("vidq %s; %d jobs per model (%zu models), tier %s, time scale %g, faults %s, %d run(s)\n", VIDQ_BINARY,
+              o.jobs, o.models.size(), o.tier.c_str(), o.time_scale, o.faults.c_str(), o.runs);
+  bool ok = true;
+  for (int r = 1; r <= o.runs; ++r) {
+    for (const bool faults_on : {false, true}) {
+      if ((faults_on && o.faults == "off") || (!faults_on && o.faults == "default")) continue;
+      const auto f = one_run(o, faults_on, r);
+      print(o, f);
+      ok = ok && f.exit_code == 0;
+    }
+  }
+  return ok ? 0 : 1;
+}
