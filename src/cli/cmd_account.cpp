@@ -106,7 +106,8 @@ std::string describe(const store::account_pause_row* p, millis now) {
   if (!p) return "active";
   if (p->until && *p->until <= now) return "active (pause ended " + format_time(p->until) + ")";
   return "paused by " + std::string(store::to_string(p->by)) + " since " + format_time(p->at) + ": " + p->reason +
-         (p->until ? " (until " + format_time(p->until) + ")" : "");
+         (p->until ? " (until " + format_time(p->until) + ")" : "") +
+         (p->by == store::paused_by::breaker ? " (the daemon probes it and resumes by itself)" : "");
 }
 
 void run_list(context& ctx, const account_flags& f) {
@@ -132,6 +133,8 @@ void run_list(context& ctx, const account_flags& f) {
       const bool paused = p && (!p->until || *p->until > now);
       boost::json::object o{{"name", a.name}, {"provider", ops::to_string(a.provider)}, {"base_url", a.base_url},
                             {"cap", a.cap()}, {"paused", paused}};
+      boost::json::array models(a.models.begin(), a.models.end());
+      o["models"] = a.models.empty() ? boost::json::value("all") : boost::json::value(std::move(models));
       if (paused) {
         o["paused_by"] = store::to_string(p->by);
         o["reason"] = p->reason;
@@ -145,8 +148,11 @@ void run_list(context& ctx, const account_flags& f) {
   }
   std::printf("%-16s %-9s %4s  %s\n", "ACCOUNT", "PROVIDER", "CAP", "STATE");
   for (const auto& a : s->config.accounts) {
-    std::printf("%-16s %-9s %4d  %s\n", a.name.c_str(), std::string(ops::to_string(a.provider)).c_str(), a.cap(),
-                describe(find(a.name), now).c_str());
+    std::string serves;
+    for (const auto& m : a.models) serves += (serves.empty() ? " [serves " : ", ") + m;
+    if (!serves.empty()) serves += "]";
+    std::printf("%-16s %-9s %4d  %s%s\n", a.name.c_str(), std::string(ops::to_string(a.provider)).c_str(), a.cap(),
+                describe(find(a.name), now).c_str(), serves.c_str());
   }
   // Pauses of accounts that left the config: harmless (nothing submits for them), but shown
   // so that re-adding the account does not come back paused by surprise.

@@ -1,5 +1,6 @@
 #include "command.hpp"
 #include "session.hpp"
+#include "vidq/engine/routing.hpp"
 #include "vidq/ingest/job_record.hpp"
 #include "vidq/store/job_store.hpp"
 
@@ -50,6 +51,11 @@ void run_enqueue(context& ctx, const enqueue_options& o) {
   }
   auto s = open_session(ctx, db_access::create);
   if (!s) return;
+  if (auto why = engine::account_problem(o.account, s->config)) {
+    report_error("invalid job", *why);
+    ctx.exit_code = exit_usage;
+    return;
+  }
   store::job_store jobs(s->db, s->clock);
   std::int64_t id = 0;
   auto outcome = jobs.insert(std::get<store::new_job>(record), &id);

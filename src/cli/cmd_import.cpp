@@ -1,6 +1,7 @@
 #include "command.hpp"
 #include "format.hpp"
 #include "session.hpp"
+#include "vidq/engine/routing.hpp"
 #include "vidq/ingest/importer.hpp"
 
 #include <chrono>
@@ -47,6 +48,15 @@ void run_import(context& ctx, const import_cli_options& o) {
   options.record.base_dir = std::filesystem::absolute(o.file).parent_path();
   options.record.default_batch = o.batch;
   options.record.default_account = o.account;
+  // Refused up front (exit 2) rather than line by line: the flag is the operator's typo.
+  if (auto why = engine::account_problem(o.account, s->config)) {
+    report_error("--account", *why);
+    ctx.exit_code = exit_usage;
+    return;
+  }
+  options.record.check_account = [&cfg = s->config](std::string_view account) {
+    return engine::account_problem(account, cfg);
+  };
   if (::isatty(STDERR_FILENO) && !o.quiet) options.progress = draw_progress;
   const auto format = o.format == "csv"     ? ingest::input_format::csv
                       : o.format == "jsonl" ? ingest::input_format::jsonl

@@ -21,6 +21,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <csignal>
+#include <cstdio>
 #include <optional>
 
 namespace vidq::cli {
@@ -165,6 +166,12 @@ int run_daemon(context& ctx, const run_options& opt) {
     ioc.stop();
   });
   ioc.run();
+  if (code == exit_ok && !sched.stranded().empty()) {
+    // cron must be able to tell "all done" from "gave up waiting for an operator".
+    std::fprintf(stderr, "vidq: run: idle with queued work that cannot move without an operator:\n");
+    for (const auto& reason : sched.stranded()) std::fprintf(stderr, "  - %s\n", log::redact(reason).c_str());
+    return exit_stranded;
+  }
   return code;
 }
 
@@ -174,7 +181,9 @@ void register_run(CLI::App& root, context& ctx) {
   auto opt = std::make_shared<run_options>();
   auto* cmd = root.add_subcommand("run", "Run the daemon: submit queued jobs, poll them, download the videos");
   cmd->add_flag("--exit-when-idle", opt->exit_when_idle,
-                "Exit 0 once nothing is queued or in flight that can progress (cron-style batch runs)");
+                "Exit once nothing queued or in flight can progress (cron-style batch runs): 0 when every "
+                "job is finished, 4 when queued work waits for an operator (a paused account, a budget, "
+                "no account serving its model)");
   cmd->add_option("--seed", opt->seed, "Seed of the jitter RNG (default: random)");
   cmd->add_option("--grace-seconds", opt->grace_seconds,
                   "On SIGTERM/SIGINT, how long submits in flight may take to finish (default 20)")

@@ -8,7 +8,9 @@
 
 namespace vidq::cli {
 
-enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_usage = 2 };
+// 3: `import` inserted the valid lines but reported invalid ones (cmd_import.cpp).
+// 4: `run --exit-when-idle` stopped with queued work that cannot move without an operator.
+enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_stranded = 4 };
 
 struct context {
   std::string config_path;  // --config, else $VIDQ_CONFIG, else empty (built-in defaults)

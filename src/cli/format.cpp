@@ -53,6 +53,8 @@ boost::json::object to_json(const store::job_row& r) {
   o["batch"] = r.batch;
   o["priority"] = r.priority;
   o["account"] = r.account;
+  // Set when the pool picked `account` for the job: what the row asked for ('', '*', 'default').
+  put(o, "requested_account", r.requested_account);
   o["model"] = r.model;
   put(o, "prompt", r.prompt);
   boost::system::error_code ec;

@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include "vidq/engine/routing.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/store/migrations.hpp"
 
@@ -17,6 +18,11 @@ std::optional<ops::config> load_config_or_report(context& ctx) {
   try {
     auto cfg = ctx.config_path.empty() ? ops::default_config() : ops::load_config(ctx.config_path);
     if (!ctx.database_override.empty()) cfg.database_path = ctx.database_override;
+    if (auto bad = engine::check_account_models(cfg)) {
+      report_error("config", *bad);
+      ctx.exit_code = exit_usage;
+      return std::nullopt;
+    }
     return cfg;
   } catch (const ops::config_error& e) {
     report_error("config", e.what());

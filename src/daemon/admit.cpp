@@ -2,12 +2,16 @@
 // slots allow (AIMD cap, pauses, budget), split across batches by fair_share, and start a
 // submit task per claimed row. docs/ENGINE_DECISIONS.md §0 "claim".
 #include "vidq/daemon/job_log.hpp"
+#include "vidq/daemon/row_spec.hpp"
 #include "vidq/daemon/scheduler.hpp"
+#include "vidq/engine/routing.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/sd_notify.hpp"
+#include "vidq/provider/models.hpp"
 #include "vidq/store/sqlite.hpp"
 
 #include <algorithm>
+#include <map>
 
 namespace vidq::daemon {
 
@@ -31,14 +35,21 @@ void scheduler::admit() {
     return;
   }
   backlogged_.clear();
-  // queued_groups() is ordered by (account, model, ...): consecutive runs are lanes.
+  // queued_groups() is ordered by (account, model, ...): consecutive runs are lanes. Jobs
+  // pinned to an account go first: they can run nowhere else, pool jobs can.
+  std::map<std::string, std::vector<store::queue_group>> pool;  // model → its pool groups
   auto begin = groups->begin();
   while (begin != groups->end()) {
     auto end = std::find_if(begin, groups->end(),
                             [&](const auto& g) { return g.account != begin->account || g.model != begin->model; });
-    admit_lane(begin->account, begin->model, std::vector<store::queue_group>(begin, end));
+    if (engine::asks_for_pool(begin->account, cfg_)) {
+      pool[begin->model].insert(pool[begin->model].end(), begin, end);
+    } else {
+      admit_lane(begin->account, begin->model, std::vector<store::queue_group>(begin, end));
+    }
     begin = end;
   }
+  for (auto& [model, lane_groups] : pool) admit_pool(model, std::move(lane_groups));
   // `systemctl status` line (a no-op outside systemd).
   int in_flight = 0;
   for (const auto& [account, model] : admission_.lanes()) in_flight += admission_.in_flight(account, model);
@@ -75,21 +86,87 @@ void scheduler::admit_lane(const std::string& account, const std::string& model,
       }
       // Fewer rows than asked: the group has nothing more runnable now (backoff).
       if (static_cast<int>(rows->size()) < wanted) drop();
-      if (rows->empty()) continue;
-      const int n = static_cast<int>(rows->size());
-      admission_.on_claimed(account, model, n);
-      free -= n;
-      const std::int64_t price = engine::price_of(model, cfg_.budget);
-      spend_today_ += price * n;
-      if (cfg_.budget.batch_limit) batch_spend_[share.group.batch] = batch_spend(share.group.batch) + price * n;
-      for (auto& row : *rows) {
-        busy_jobs_.insert(row.id);
-        spawn(task_slot::kind::submit, submit_task(std::move(row)));
-      }
+      free -= static_cast<int>(rows->size());
+      start_submits(account, model, share.group.batch, std::move(*rows));
     }
   }
   // Out of slots with rows left: every finished task noticed late now delays a queued job.
   if (free <= 0 && !groups.empty()) backlogged_.emplace(account, model);
+}
+
+std::vector<const ops::account_config*> scheduler::pool_accounts(std::string_view model) const {
+  std::vector<const ops::account_config*> out;
+  if (provider::find_model(model) == nullptr) return out;
+  for (const auto& a : cfg_.accounts) {
+    if (clients_.contains(a.name) && a.serves(model)) out.push_back(&a);
+  }
+  return out;
+}
+
+void scheduler::admit_pool(const std::string& model, std::vector<store::queue_group> groups) {
+  const auto accounts = pool_accounts(model);
+  if (accounts.empty()) {
+    // An unknown model fails with the validation's words; a known one that no account
+    // serves waits for a config change (`vidq run --exit-when-idle` says so, exit 4).
+    if (provider::find_model(model) == nullptr) {
+      for (const auto& g : groups) fail_unclaimable(g, "invalid_request", "unknown model");
+    }
+    return;
+  }
+  const millis t = now();
+  std::vector<engine::route_candidate> candidates;
+  int free = 0;
+  for (const auto* a : accounts) {
+    candidates.push_back({a->name, admission_.free_slots(a->name, model, t)});
+    free += candidates.back().free;
+  }
+  std::size_t& turn = route_turn_[model];
+  while (free > 0 && !groups.empty()) {
+    const auto plan = fairness_.plan(groups, free);
+    if (plan.empty()) break;
+    for (const auto& share : plan) {
+      const int wanted = affordable(share.group.batch, model, share.count);
+      if (wanted <= 0) {
+        std::erase(groups, share.group);
+        continue;
+      }
+      const auto spread = engine::spread(candidates, wanted, turn);
+      int claimed = 0;
+      for (std::size_t i = 0; i < candidates.size(); ++i) {
+        if (spread[i] == 0) continue;
+        auto rows = dispatch_.claim(share.group, spread[i], candidates[i].account);
+        if (!rows) {
+          log::error("claim_failed", {{"account", candidates[i].account}, {"model", model},
+                                      {"error", rows.error().message()}});
+          return;
+        }
+        const int n = static_cast<int>(rows->size());
+        candidates[i].free -= n;
+        free -= n;
+        claimed += n;
+        start_submits(candidates[i].account, model, share.group.batch, std::move(*rows));
+        if (n < spread[i]) break;  // the group ran dry
+      }
+      if (claimed < wanted) std::erase(groups, share.group);
+    }
+  }
+  if (free <= 0 && !groups.empty()) {
+    for (const auto& c : candidates) backlogged_.emplace(c.account, model);
+  }
+}
+
+void scheduler::start_submits(const std::string& account, const std::string& model, const std::string& batch,
+                              std::vector<store::job_row> rows) {
+  if (rows.empty()) return;
+  const int n = static_cast<int>(rows.size());
+  admission_.on_claimed(account, model, n);
+  const std::int64_t price = engine::price_of(model, cfg_.budget);
+  spend_today_ += price * n;
+  if (cfg_.budget.batch_limit) batch_spend_[batch] = batch_spend(batch) + price * n;
+  for (auto& row : rows) {
+    busy_jobs_.insert(row.id);
+    spawn(task_slot::kind::submit, submit_task(std::move(row)));
+  }
 }
 
 void scheduler::fail_unclaimable(const store::queue_group& group, std::string_view code, std::string_view message) {
@@ -98,8 +175,14 @@ void scheduler::fail_unclaimable(const store::queue_group& group, std::string_vi
     auto rows = dispatch_.claim(group, 100);
     if (!rows || rows->empty()) return;
     for (const auto& row : *rows) {
-      if (is_true(dispatch_.record_failed(row.id, job_state::submitting, code, message))) {
-        log_job(log::level::warn, "job_failed", row, {{"code", code}, {"message", message}});
+      // What is wrong with the job itself is said first: an unknown model is the model's
+      // fault before it is the routing's (issue 10).
+      row_problem problem;
+      const bool valid = spec_from_row(row, problem).has_value();
+      const std::string_view why_code = valid ? code : std::string_view(problem.error_code);
+      const std::string_view why = valid ? message : std::string_view(problem.message);
+      if (is_true(dispatch_.record_failed(row.id, job_state::submitting, why_code, why))) {
+        log_job(log::level::warn, "job_failed", row, {{"code", why_code}, {"message", why}});
       }
     }
     if (rows->size() < 100) return;

@@ -32,6 +32,7 @@ void scheduler::start_polls() {
     if (busy_jobs_.contains(row.id) || !row.task_id) continue;
     auto budget = poll_budgets_.find(row.account);
     if (budget == poll_budgets_.end() || !clients_.contains(row.account)) continue;  // account left the config
+    if (breakers_.is_open(row.account)) continue;  // the probe first; the row stays due
     if (!budget->second.try_take(t)) {
       const millis at = budget->second.next_available(t);
       poll_wait_ = poll_wait_ ? std::min(*poll_wait_, at) : at;
@@ -54,6 +55,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
   auto reply = co_await client.poll(task_id, ctx);
   const millis t = now();
   const int polls_done = static_cast<int>(row.polls) + 1;
+  if (!std::holds_alternative<provider::verdict>(reply)) note_healthy_reply(row.account);
 
   auto fail = [&](std::string_view code, std::string_view message, std::string_view outcome) {
     metrics_.bump(metrics_.polls, outcome);
@@ -113,7 +115,12 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
         break;
       case action::retry:
       case action::ambiguous:
-        if (engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
+      {
+        // An unreachable endpoint says nothing about the task: no deadline runs out on it.
+        const bool account_down = note_account_fault(row.account, v) ||
+                                  v.fault == provider::account_fault::unreachable ||
+                                  v.fault == provider::account_fault::endpoint_missing;
+        if (!account_down && engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
           deadline_fail();
         } else {
           const millis backoff = engine::retry_at(v, std::min(polls_done, 6), cfg_.retry, t, random01());
@@ -124,6 +131,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
           }
         }
         break;
+      }
     }
   }
   busy_jobs_.erase(row.id);

@@ -3,6 +3,7 @@
 #include "vidq/daemon/scheduler.hpp"
 
 #include "vidq/daemon/job_log.hpp"
+#include "vidq/engine/routing.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/sd_notify.hpp"
 #include "vidq/store/housekeeping.hpp"
@@ -173,6 +174,7 @@ void scheduler::tick() {
   if (auto change = admission_.next_change(last_admit_); change && t >= *change) queue_dirty_ = true;
   if (stopping_) return;
   if (queue_dirty_) admit();
+  start_probes();
   start_polls();
   start_downloads();
 }
@@ -201,8 +203,12 @@ void scheduler::sync_pauses() {
     admission_.resume(a.name);
     if (it != rows->end()) {
       admission_.pause(a.name, it->reason, it->until);
-    } else if (was_paused) {
-      log::info("account_resumed", {{"account", a.name}});
+      // A breaker pause from before a restart: probe it, rather than wait for an operator.
+      if (it->by == store::paused_by::breaker) breakers_.restore_open(a.name, it->reason, now());
+      else breakers_.close(a.name);  // an operator's or the provider's pause replaced it
+    } else {
+      breakers_.close(a.name);  // `vidq account resume`: the operator's word overrides probes
+      if (was_paused) log::info("account_resumed", {{"account", a.name}});
     }
   }
 }
@@ -246,6 +252,7 @@ millis scheduler::next_wake() const {
   consider(admission_.next_change(t));
   consider(poll_wait_);
   consider(next_poll_);
+  consider(breakers_.next_probe());
   return when;
 }
 
@@ -276,13 +283,35 @@ bool scheduler::idle_now() {
   if (!next || next->has_value()) return false;
   auto groups = dispatch_.queued_groups();
   if (!groups) return false;
+  // Queued work is left: idle only if none of it can move without an operator, and then
+  // say why (`vidq run --exit-when-idle` exits 4 with these lines).
+  std::set<std::string> why;
   for (const auto& g : *groups) {
-    if (!clients_.contains(g.account)) continue;  // failed at the next claim anyway
-    const auto p = admission_.pause_state(g.account, now());
-    if (p.status == engine::account_status::paused) continue;  // needs an operator
-    if (budget_block_) continue;                               // needs money or tomorrow
-    return false;
+    std::vector<std::string> serving;
+    if (engine::asks_for_pool(g.account, cfg_)) {
+      for (const auto* a : pool_accounts(g.model)) serving.push_back(a->name);
+      if (serving.empty()) {
+        why.insert("no configured account serves model " + g.model + " (queued in batch '" + g.batch +
+                   "'): add it to an account's `models`, or an account");
+        continue;
+      }
+    } else {
+      if (!clients_.contains(g.account)) continue;  // failed at the next claim anyway
+      serving.push_back(g.account);
+    }
+    for (const auto& name : serving) {
+      if (breakers_.is_open(name)) return false;  // probing: it lifts itself
+      const auto p = admission_.pause_state(name, now());
+      if (p.status != engine::account_status::active) {
+        why.insert("account " + name + " is paused: " + p.reason);
+      } else if (budget_block_) {
+        why.insert("budget: " + *budget_block_);
+      } else {
+        return false;
+      }
+    }
   }
+  stranded_.assign(why.begin(), why.end());
   return true;
 }
 
@@ -396,7 +425,7 @@ runtime_view scheduler::runtime() const {
   for (const auto& a : cfg_.accounts) {
     const auto p = admission_.pause_state(a.name, t);
     v.accounts.push_back({a.name, std::string(ops::to_string(a.provider)), p.status != engine::account_status::active,
-                          p.reason, p.until});
+                          p.reason, p.until, breakers_.is_open(a.name), breakers_.failed_probes(a.name), a.models});
   }
   return v;
 }

@@ -64,6 +64,7 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
     auto reply = co_await client.submit(*spec, request_id);
     const millis t = now();
     if (auto* ok = std::get_if<provider::submit_accepted>(&reply)) {
+      note_healthy_reply(row.account);
       const auto expected = expected_for(row);
       const millis first_poll = engine::next_poll_at(t, t, 0, expected, cfg_.polling, random01(), shape_for(row));
       const std::int64_t price = engine::price_of(row.model, cfg_.budget);
@@ -109,6 +110,17 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
 }
 
 void scheduler::after_submit_verdict(const store::job_row& row, provider::verdict v) {
+  if (note_account_fault(row.account, v) && v.what == action::retry) {
+    // The account's endpoint is down, not this job: back to the queue with its attempt,
+    // to be claimed again (by this account or, for a pool job, any other) once it is not.
+    metrics_.bump(metrics_.submits, "breaker");
+    refund(row);
+    if (is_true(dispatch_.record_requeued(row.id, row.request_id.value_or(""), now(), v.error_code, v.message, true))) {
+      log_job(log::level::info, "job_requeued", row, {{"code", v.error_code}, {"message", v.message}, {"breaker", true}});
+    }
+    release(row.account, row.model);
+    return;
+  }
   // "resubmit" was handled in place (same request_id); what reaches here fails.
   v = provider::resolve_ambiguous(v, ops::ambiguous_submit_policy::fail);
   v = provider::apply_attempt_limit(v, static_cast<int>(row.attempts), cfg_.retry);

@@ -69,6 +69,9 @@ record_result job_from_json(const boost::json::object& record, const record_cont
   if (!read_string(record, "batch", job.batch, error)) return error;
   if (job.batch.empty()) return std::string("batch: must not be empty");
   if (!read_string(record, "account", job.account, error)) return error;
+  if (ctx.check_account) {
+    if (auto why = ctx.check_account(job.account)) return *why;
+  }
   if (!read_string(record, "model", job.spec.model, error)) return error;
   if (!read_string(record, "prompt", job.spec.prompt, error)) return error;
   if (const value* p = record.if_contains("priority"); p && !p->is_null()) {

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -107,6 +108,7 @@ account_config read_account(const toml::table& table, const std::string& file, s
   account_config a;
   r.read("name", a.name);
   if (a.name.empty()) r.fail("name", "must not be empty");
+  if (a.name == "*") r.fail("name", "'*' is reserved: jobs with account '*' are served by every account");
   if (auto p = r.get<std::string>("provider")) a.provider = parse_provider(r, *p);
   a.base_url = default_base_url(a.provider);
   r.read("base_url", a.base_url);
@@ -128,6 +130,17 @@ account_config read_account(const toml::table& table, const std::string& file, s
   if (auto cap = r.get<std::int64_t>("max_in_flight")) {
     if (*cap < 1 || *cap > 1000) r.fail("max_in_flight", "must be between 1 and 1000");
     a.max_in_flight = static_cast<int>(*cap);
+  }
+  r.allow("models");
+  if (const toml::node* node = table.get("models")) {
+    const toml::array* list = node->as_array();
+    if (!list) r.fail("models", "must be an array of model names");
+    for (const auto& item : *list) {
+      const auto* name = item.as_string();
+      if (!name || name->get().empty()) r.fail("models", "must be an array of model names");
+      a.models.push_back(name->get());
+    }
+    if (a.models.empty()) r.fail("models", "must name at least one model (leave it out to serve every model)");
   }
   if (a.api_key_env.empty() && a.api_key_file.empty() && a.api_key_credential.empty()) {
     r.fail("api_key_env", "one of api_key_env, api_key_file, api_key_credential is required");
@@ -205,6 +218,10 @@ int account_config::cap() const {
   static constexpr int tier_caps[] = {5, 10, 15, 20};  // API.md §7
   if (max_in_flight) return *max_in_flight;
   return tier_caps[tier.value_or(0)];
+}
+
+bool account_config::serves(std::string_view model) const {
+  return models.empty() || std::find(models.begin(), models.end(), model) != models.end();
 }
 
 const account_config* config::find_account(std::string_view name) const {

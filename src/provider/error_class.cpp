@@ -44,8 +44,14 @@ std::string describe(const transport_outcome& o, const std::optional<provider_er
   return text;
 }
 
+// A 404 that is not the provider talking about a task or a model: no error body, or the
+// router's own "no such endpoint" (code "404"). The path under base_url does not exist.
+bool endpoint_missing(const transport_outcome& o, const std::optional<provider_error>& pe) {
+  return o.http_status == 404 && (!pe || pe->code.empty() || pe->code == "404");
+}
+
 verdict make(action a, retry_hint h, std::string code, std::string message, bool consumes = true) {
-  return verdict{a, h, std::move(code), std::move(message), consumes, std::nullopt};
+  return verdict{a, h, std::move(code), std::move(message), consumes, std::nullopt, account_fault::none};
 }
 
 // Auth, arrears, account state and quota codes: the whole account stops submitting. The
@@ -123,7 +129,14 @@ verdict submit_by_status(const transport_outcome& o, const std::optional<provide
   if (s == 408 || s == 409) return make(action::retry, retry_hint::normal, code, text);
   if (s == 429) return make(action::retry, retry_hint::rate_limited, code, text, false);
   if (s == 413) return make(action::fail_job, retry_hint::normal, "request_too_large", text);
-  if (s == 404) return make(action::fail_job, retry_hint::normal, code, "submit endpoint not found, check base_url (" + text + ")");
+  if (endpoint_missing(o, pe)) {
+    // Every job would get the same answer: the account is misconfigured, not the job.
+    verdict v = make(action::retry, retry_hint::long_backoff, code,
+                     "submit endpoint not found, check base_url (" + text + ")", false);
+    v.fault = account_fault::endpoint_missing;
+    return v;
+  }
+  if (s == 404) return make(action::fail_job, retry_hint::normal, code, text);
   if (s == 403) return make(action::fail_job, retry_hint::normal, code, text);
   if (s >= 400 && s < 500) return make(action::fail_job, retry_hint::normal, "invalid_request", text);
   // 504: a gateway gave up waiting for the upstream, which may well have created the task
@@ -148,6 +161,11 @@ verdict poll_by_status(const transport_outcome& o, const std::optional<provider_
   if (s == 402) return *pause_for(1113, code, text, ctx, {});
   if (s == 429 || s == 503) return make(action::retry, retry_hint::long_backoff, code, text, false);
   if (s == 408 || s == 409 || s >= 500 || s < 400) return make(action::retry, retry_hint::normal, code, text, false);
+  if (endpoint_missing(o, pe)) {
+    verdict v = make(action::retry, retry_hint::long_backoff, code, "poll endpoint not found, check base_url (" + text + ")", false);
+    v.fault = account_fault::endpoint_missing;
+    return v;
+  }
   return poll_rejected(o, pe, ctx);
 }
 
@@ -190,7 +208,11 @@ verdict classify(operation op, const transport_outcome& o, const classify_contex
   const std::string detail = o.detail.empty() ? std::string("transport error") : tidy(o.detail);
   if (o.what == k::not_sent) {
     if (op == operation::download) return make(action::retry, retry_hint::normal, "download_network", detail);
-    return make(action::retry, retry_hint::normal, "network", "request not sent: " + detail, op == operation::submit);
+    // Nothing reached the provider, so nothing about the job was learnt: no attempt is
+    // spent, and the breaker decides whether the whole account waits.
+    verdict v = make(action::retry, retry_hint::normal, "network", "request not sent: " + detail, false);
+    v.fault = account_fault::unreachable;
+    return v;
   }
   if (o.what == k::maybe_delivered) {
     if (op == operation::submit) {
@@ -216,6 +238,7 @@ verdict classify(operation op, const transport_outcome& o, const classify_contex
   if (v.what == action::retry && o.retry_after) {
     if (auto at = parse_retry_after(*o.retry_after, ctx.now)) v.not_before = at;
   }
+  if (v.fault == account_fault::none && o.http_status >= 500) v.fault = account_fault::server_error;
   return v;
 }
 
@@ -328,6 +351,16 @@ std::string_view to_string(action a) noexcept {
     case action::ambiguous: return "ambiguous";
   }
   return "retry";
+}
+
+std::string_view to_string(account_fault f) noexcept {
+  switch (f) {
+    case account_fault::none: return "none";
+    case account_fault::unreachable: return "unreachable";
+    case account_fault::endpoint_missing: return "endpoint_missing";
+    case account_fault::server_error: return "server_error";
+  }
+  return "none";
 }
 
 std::string_view to_string(retry_hint h) noexcept {

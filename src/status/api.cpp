@@ -1,6 +1,7 @@
 // The JSON API of the status server (docs/STATUS_SERVER.md): reads through job_store and
 // queries.hpp, writes through job_store (cancel, retry, insert) and daemon_control (pause).
 #include "vidq/engine/fetch.hpp"
+#include "vidq/engine/routing.hpp"
 #include "vidq/ingest/job_record.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/status/files.hpp"
@@ -151,6 +152,7 @@ http_reply handlers::jobs_create(std::string_view body) {
     return error_reply(400, "invalid_json", "the body must be one JSON object: a JSONL job line");
   }
   ingest::record_context ctx;
+  ctx.check_account = [this](std::string_view account) { return engine::account_problem(account, deps_.cfg); };
   // Relative local image paths mean the same as in the config file: next to it.
   ctx.base_dir = deps_.cfg.source.empty() ? std::filesystem::current_path()
                                           : std::filesystem::path(deps_.cfg.source).parent_path();
@@ -165,11 +167,6 @@ http_reply handlers::jobs_create(std::string_view body) {
     return json_reply(400, err);
   }
   const auto& job = std::get<store::new_job>(record);
-  if (!deps_.cfg.find_account(job.account)) {
-    return json_reply(400, json::object{{"error", "invalid_job"},
-                                        {"field", "account"},
-                                        {"reason", "no account named '" + job.account + "' in the config"}});
-  }
   std::int64_t id = 0;
   auto outcome = jobs_.insert(job, &id);
   if (!outcome) return from_error(outcome.error(), "insert job");
@@ -243,7 +240,11 @@ http_reply handlers::accounts() {
                                     {"provider", a.provider},
                                     {"paused", a.paused},
                                     {"reason", a.reason},
-                                    {"paused_until", optional_value(a.paused_until)}});
+                                    {"paused_until", optional_value(a.paused_until)},
+                                    {"breaker_open", a.breaker_open},
+                                    {"failed_probes", a.failed_probes},
+                                    {"models", a.models.empty() ? json::value("all")
+                                                                : json::value(json::array(a.models.begin(), a.models.end()))}});
   }
   json::array lanes;
   for (const auto& l : rt.lanes) {

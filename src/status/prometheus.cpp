@@ -121,6 +121,9 @@ std::string render_metrics(const db_gauges& db, const daemon::runtime_view& runt
   counters(e, "vidq_polls_total", "Polls by outcome.", "outcome", m.polls);
   counters(e, "vidq_downloads_total", "Video downloads by outcome.", "outcome", m.downloads);
   counters(e, "vidq_provider_errors_total", "Non-accepted provider replies by error code.", "code", m.provider_errors);
+  counters(e, "vidq_breaker_events_total",
+           "Account circuit breaker: opened (endpoint unreachable), probe_failed, closed (a probe got an answer).",
+           "event", m.breaker);
   e.family("vidq_download_bytes_total", "counter", "Bytes of video downloaded.");
   e.sample("vidq_download_bytes_total", static_cast<double>(m.download_bytes));
 

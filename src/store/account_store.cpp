@@ -4,7 +4,14 @@
 
 namespace vidq::store {
 
-std::string_view to_string(paused_by by) noexcept { return by == paused_by::provider ? "provider" : "operator"; }
+std::string_view to_string(paused_by by) noexcept {
+  switch (by) {
+    case paused_by::provider: return "provider";
+    case paused_by::breaker: return "breaker";
+    case paused_by::operator_: return "operator";
+  }
+  return "operator";
+}
 
 result<void> account_store::pause(std::string_view account, std::string_view reason, std::optional<millis> until,
                                   paused_by by) {
@@ -31,6 +38,17 @@ result<bool> account_store::resume(std::string_view account) {
   return db_.changes() > 0;
 }
 
+result<bool> account_store::lift(std::string_view account, paused_by by) {
+  auto stmt = db_.cached("DELETE FROM account_pauses WHERE account = ?1 AND paused_by = ?2");
+  if (!stmt) return {boost::system::in_place_error, stmt.error()};
+  auto& s = **stmt;
+  s.bind_view(1, account).bind_view(2, to_string(by));
+  auto ran = s.run();
+  s.reset();
+  if (!ran) return {boost::system::in_place_error, ran.error()};
+  return db_.changes() > 0;
+}
+
 result<std::vector<account_pause_row>> account_store::pauses() {
   auto stmt = db_.cached("SELECT account, reason, until, paused_by, at FROM account_pauses ORDER BY account");
   if (!stmt) return stmt.error();
@@ -40,7 +58,8 @@ result<std::vector<account_pause_row>> account_store::pauses() {
     row.account = s.get_text(0);
     row.reason = s.get_text(1);
     if (!s.is_null(2)) row.until = s.get_int64(2);
-    row.by = s.get_text(3) == "provider" ? paused_by::provider : paused_by::operator_;
+    const auto by = s.get_text(3);
+    row.by = by == "provider" ? paused_by::provider : by == "breaker" ? paused_by::breaker : paused_by::operator_;
     row.at = s.get_int64(4);
     out.push_back(std::move(row));
   });

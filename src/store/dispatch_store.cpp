@@ -23,7 +23,9 @@ constexpr const char* next_group_sql =
 constexpr const char* claim_sql =
     "UPDATE jobs SET state = 'submitting', attempts = attempts + 1, updated_at = ?6, "
     "request_id = 'vq' || id || '-' || (attempts + 1) || '-' || lower(hex(randomblob(4))), "
-    "error_code = NULL, error_message = NULL "
+    "error_code = NULL, error_message = NULL, "
+    // A pool row takes the account that serves it; what it asked for is kept (0003).
+    "requested_account = CASE WHEN account <> ?7 THEN account ELSE requested_account END, account = ?7 "
     "WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_queued WHERE state = 'queued' AND account = ?1 AND model = ?2 "
     "AND priority = ?3 AND batch = ?4 AND not_before <= ?6 ORDER BY id LIMIT ?5) "
     "RETURNING " VIDQ_JOB_COLUMNS;
@@ -74,13 +76,17 @@ result<std::vector<queue_group>> dispatch_store::queued_groups() {
 }
 
 result<std::vector<job_row>> dispatch_store::claim(const queue_group& group, int limit) {
+  return claim(group, limit, group.account);
+}
+
+result<std::vector<job_row>> dispatch_store::claim(const queue_group& group, int limit, std::string_view serving_account) {
   auto tx = transaction::begin(db_);
   if (!tx) return tx.error();
   auto stmt = db_.cached(claim_sql);
   if (!stmt) return stmt.error();
   auto& s = **stmt;
   s.bind(1, group.account).bind(2, group.model).bind(3, group.priority).bind(4, group.batch);
-  s.bind(5, limit).bind(6, clock_.now());
+  s.bind(5, limit).bind(6, clock_.now()).bind(7, serving_account);
   auto claimed = read_job_rows(s);
   if (!claimed) return claimed.error();
   s.reset();  // a RETURNING statement must be finished before COMMIT

@@ -37,6 +37,7 @@ job_row read_job_row(const statement& s, int first) {
   r.error_message = s.get_optional_text(c++);
   r.created_at = s.get_int64(c++);
   r.updated_at = s.get_int64(c++);
+  r.requested_account = s.get_optional_text(c++);
   return r;
 }
 

@@ -30,9 +30,22 @@ class scripted_provider final : public provider::provider_client {
   int accepted = 0;
   int polls = 0;
   int peak_running = 0;
+  int unknown_polls = 0;
+  bool unreachable = false;  // every request fails before sending (connection refused)
+
+  static verdict refused() {
+    verdict v;
+    v.what = provider::action::retry;
+    v.error_code = "network";
+    v.message = "request not sent: connection refused";
+    v.consumes_attempt = false;
+    v.fault = provider::account_fault::unreachable;
+    return v;
+  }
 
   asio::awaitable<provider::submit_result> submit(const provider::job_spec&, std::string_view request_id) override {
     ++submits;
+    if (unreachable) co_return refused();
     const int running_now = running();
     if (refuse) {
       if (auto v = refuse(running_now)) co_return *v;
@@ -44,8 +57,19 @@ class scripted_provider final : public provider::provider_client {
   }
   asio::awaitable<provider::poll_result> poll(std::string_view task_id, const provider::poll_context&) override {
     ++polls;
+    if (unreachable) co_return refused();
     auto it = finish_at_.find(std::string(task_id));
-    if (it == finish_at_.end() || clock_.now() < it->second) co_return provider::task_running{};
+    if (it == finish_at_.end()) {
+      // What the provider says of an id it never issued (the breaker's probe asks that).
+      ++unknown_polls;
+      verdict v;
+      v.what = provider::action::retry;
+      v.error_code = "task_not_found";
+      v.message = "poll rejected (HTTP 404 code 1214)";
+      v.consumes_attempt = false;
+      co_return v;
+    }
+    if (clock_.now() < it->second) co_return provider::task_running{};
     co_return provider::task_succeeded{"https://cdn.invalid/" + it->first + ".mp4", ""};
   }
   ops::provider_kind provider() const noexcept override { return ops::provider_kind::bigmodel; }
@@ -92,12 +116,33 @@ class Scheduler : public ::testing::Test {
     return cfg;
   }
 
+  // One scripted provider per configured account, by account name; `provider` is the first.
+  std::map<std::string, scripted_provider*> providers;
+
+  // Accounts named `names` with the given caps, in place of the built-in "default".
+  ops::config pool_config(std::vector<std::pair<std::string, int>> names) {
+    ops::config cfg = config(1);
+    cfg.accounts.clear();
+    for (const auto& [name, cap] : names) {
+      ops::account_config a;
+      a.name = name;
+      a.api_key_env = "UNUSED";
+      a.max_in_flight = cap;
+      cfg.accounts.push_back(a);
+    }
+    return cfg;
+  }
+
   void start(ops::config cfg, bool exit_when_idle = true) {
     daemon::scheduler_options opt;
-    auto client = std::make_unique<scripted_provider>(t.clock);
-    provider = client.get();
     daemon::client_map clients;
-    clients.emplace("default", std::move(client));
+    providers.clear();
+    for (const auto& a : cfg.accounts) {
+      auto client = std::make_unique<scripted_provider>(t.clock);
+      providers[a.name] = client.get();
+      clients.emplace(a.name, std::move(client));
+    }
+    provider = providers[cfg.accounts.front().name];
     opt.exit_when_idle = exit_when_idle;
     opt.seed = 7;
     sched = std::make_unique<daemon::scheduler>(ioc.get_executor(), daemon::scheduler_deps{t.db, t.clock, fetcher, metrics},
@@ -143,6 +188,7 @@ TEST_F(Scheduler, NeverExceedsTheCapAndFinishesEveryJob) {
   EXPECT_EQ(fetcher.fetches, 25);
   EXPECT_EQ(count("cost = 1000"), 25) << "cogvideox-3 costs 1 CNY, recorded at acceptance";
   EXPECT_LE(provider->polls, 25 * 6) << "the poll schedule, not a busy loop";
+  EXPECT_TRUE(sched->stranded().empty()) << "all done: `vidq run --exit-when-idle` exits 0";
 }
 
 TEST_F(Scheduler, RateLimitsLowerTheCapWithoutSpendingAttempts) {
@@ -205,6 +251,8 @@ TEST_F(Scheduler, ABudgetHoldsAdmissionWithoutFailingJobs) {
   EXPECT_EQ(count("state = 'failed'"), 0);
   ASSERT_TRUE(sched->runtime().budget_block.has_value());
   EXPECT_NE(sched->runtime().budget_block->find("daily"), std::string::npos) << *sched->runtime().budget_block;
+  ASSERT_EQ(sched->stranded().size(), 1u);
+  EXPECT_EQ(sched->stranded().front().rfind("budget: ", 0), 0u);
 }
 
 TEST_F(Scheduler, AnOperatorPauseStopsSubmitsUntilResumed) {
@@ -215,6 +263,8 @@ TEST_F(Scheduler, AnOperatorPauseStopsSubmitsUntilResumed) {
   drive(1'000, 30'000);
   ASSERT_TRUE(finished) << "only an operator can lift this pause: idle";
   EXPECT_EQ(provider->submits, 0);
+  ASSERT_EQ(sched->stranded().size(), 1u) << "`vidq run --exit-when-idle` exits 4 and says why";
+  EXPECT_EQ(sched->stranded().front(), "account default is paused: maintenance");
   EXPECT_TRUE(sched->runtime().accounts.front().paused);
 
   // Same DB, a fresh daemon that keeps running, resumed through the control interface the
@@ -247,6 +297,125 @@ TEST_F(Scheduler, AnAmbiguousSubmitFailsWithWhatTheOperatorMustCheck) {
   ASSERT_TRUE(finished);
   EXPECT_EQ(count("state = 'failed' AND error_code = 'submit_ambiguous'"), 1);
   EXPECT_EQ(provider->submits, 1) << "never resubmitted silently";
+}
+
+
+// ---- account pools (issue 10) -----------------------------------------------------------
+
+TEST_F(Scheduler, PoolJobsGoToTheAccountWithTheMostFreeSlots) {
+  enqueue(60, "cogvideox-3", "default");  // the column default; no account has that name
+  enqueue(10, "cogvideox-3", "*");
+  start(pool_config({{"small", 2}, {"big", 4}}));
+  drive();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(count("state = 'succeeded'"), 70);
+  EXPECT_LE(providers["small"]->peak_running, 2);
+  EXPECT_LE(providers["big"]->peak_running, 4);
+  // Throughput follows the caps: the big account carries about twice the work.
+  const auto small = count("account = 'small'");
+  const auto big = count("account = 'big'");
+  EXPECT_EQ(small + big, 70);
+  EXPECT_NEAR(static_cast<double>(big) / static_cast<double>(small), 2.0, 0.5) << small << " vs " << big;
+  EXPECT_EQ(providers["small"]->submits, small) << "each job submitted once, by the account recorded on it";
+  // The row keeps what it asked for; `vidq show` prints both.
+  EXPECT_EQ(count("requested_account = 'default'"), 60);
+  EXPECT_EQ(count("requested_account = '*'"), 10);
+}
+
+TEST_F(Scheduler, PinnedJobsStayOnTheirAccount) {
+  enqueue(6, "cogvideox-3", "small");
+  start(pool_config({{"small", 1}, {"big", 5}}));
+  drive();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(count("state = 'succeeded' AND account = 'small' AND requested_account IS NULL"), 6);
+  EXPECT_EQ(providers["big"]->submits, 0);
+}
+
+TEST_F(Scheduler, APoolJobOfAModelNoAccountServesWaitsAndSaysWhy) {
+  enqueue(2, "cogvideox-3", "");
+  enqueue(1, "cogvideox-flash", "");
+  auto cfg = pool_config({{"flash", 5}});
+  cfg.accounts.front().models = {"cogvideox-flash"};
+  start(cfg);
+  drive();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(count("state = 'succeeded'"), 1);
+  EXPECT_EQ(count("state = 'queued' AND model = 'cogvideox-3'"), 2) << "a config change can still serve them";
+  ASSERT_EQ(sched->stranded().size(), 1u);
+  EXPECT_NE(sched->stranded().front().find("no configured account serves model cogvideox-3"), std::string::npos)
+      << sched->stranded().front();
+}
+
+TEST_F(Scheduler, AnUnknownModelFailsWithTheModelErrorNotARoutingOne) {
+  enqueue(1, "cogvideox-3", "");
+  t.exec("INSERT INTO jobs(model, prompt) VALUES ('cogvideox-9', 'a teapot')");      // pool (default)
+  t.exec("INSERT INTO jobs(model, prompt, account) VALUES ('cogvideox-9', 'a teapot', 'nobody')");
+  start(pool_config({{"main", 5}}));
+  drive();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(count("state = 'succeeded'"), 1);
+  EXPECT_EQ(count("state = 'failed' AND error_code = 'invalid_request' AND error_message LIKE 'model:%'"), 2);
+  EXPECT_TRUE(sched->stranded().empty());
+}
+
+// ---- account-wide faults (issue 10) ----------------------------------------------------
+
+TEST_F(Scheduler, AnUnreachableEndpointPausesTheAccountInsteadOfFailingJobs) {
+  enqueue(8);
+  start(config(4), false);
+  provider->unreachable = true;
+  drive(1'000, 120'000);
+  EXPECT_EQ(count("state = 'failed'"), 0);
+  EXPECT_EQ(count("state = 'queued' AND attempts = 0"), 8) << "no attempt is spent on the account's fault";
+  EXPECT_LE(provider->submits, 4) << "the breaker stops submits after the first failures";
+  const auto view = sched->runtime().accounts.front();
+  EXPECT_TRUE(view.paused);
+  EXPECT_TRUE(view.breaker_open);
+  EXPECT_GE(view.failed_probes, 3) << "probes back off but keep going";
+  EXPECT_LE(view.failed_probes, 8) << "first within seconds, then further apart";
+  EXPECT_EQ(t.scalar("SELECT count(*) FROM account_pauses WHERE paused_by = 'breaker'"), 1);
+  EXPECT_EQ(metrics.breaker["opened"], 1u);
+
+  provider->unreachable = false;  // the endpoint comes back: nobody has to resume anything
+  for (int i = 0; i < 600 && count("state = 'succeeded'") < 8; ++i) drive(1'000, 1'000);
+  EXPECT_EQ(count("state = 'succeeded' AND attempts = 1"), 8);
+  EXPECT_EQ(t.scalar("SELECT count(*) FROM account_pauses"), 0);
+  EXPECT_GE(provider->unknown_polls, 1) << "a probe, not a submit, found it healthy";
+  EXPECT_EQ(metrics.breaker["closed"], 1u);
+  sched->request_stop();
+  drive(1'000, 10'000);
+  ASSERT_TRUE(finished);
+}
+
+TEST_F(Scheduler, InFlightTasksOutliveAnOutageWithoutAPollDeadline) {
+  enqueue(3);
+  auto cfg = config(5);
+  cfg.polling.deadline_min = 60'000;
+  cfg.polling.deadline_factor = 1.0;
+  start(cfg, false);
+  provider->run_time = 30'000;
+  drive(1'000, 5'000);  // submitted and polled once
+  ASSERT_EQ(count("state = 'processing'"), 3);
+  provider->unreachable = true;
+  drive(1'000, 300'000);  // five minutes: far past the one-minute deadline
+  EXPECT_EQ(count("state = 'failed'"), 0) << "nothing was observed; nothing may fail";
+  provider->unreachable = false;
+  for (int i = 0; i < 900 && count("state = 'succeeded'") < 3; ++i) drive(1'000, 1'000);
+  EXPECT_EQ(count("state = 'succeeded'"), 3);
+  sched->request_stop();
+  drive(1'000, 10'000);
+}
+
+TEST_F(Scheduler, ABreakerPauseFromBeforeARestartIsProbedNotLeftForAnOperator) {
+  enqueue(2);
+  store::account_store accounts(t.db, t.clock);
+  ASSERT_TRUE(accounts.pause("default", "endpoint unreachable: connect refused", std::nullopt,
+                             store::paused_by::breaker));
+  start(config(5));
+  drive();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(count("state = 'succeeded'"), 2);
+  EXPECT_TRUE(sched->stranded().empty());
 }
 
 }  // namespace

@@ -23,13 +23,14 @@ sim::sim_config with_faults(const std::function<void(sim::fault_rates&)>& set) {
 
 // Imports n flash jobs, runs the daemon until idle (exit 0 expected), returns a summary
 // "state:error_code=count ..." of the end states for the assertions' messages.
-std::string run_batch(daemon_harness& h, int n, const std::string& model = "cogvideox-flash") {
+// `exit_code` 4: the run ends with work that waits for an operator (a paused account).
+std::string run_batch(daemon_harness& h, int n, const std::string& model = "cogvideox-flash", int exit_code = 0) {
   EXPECT_EQ(h.import_jobs(daemon_harness::jobs(n, model, "faults")).exit_code, 0);
   const pid_t pid = h.start();
   const auto code = h.wait(pid, 120s);
   EXPECT_TRUE(code.has_value()) << "the daemon did not finish";
   if (code) {
-    EXPECT_EQ(*code, 0) << "the daemon must survive every fault\n" << h.log_text().substr(0, 3000);
+    EXPECT_EQ(*code, exit_code) << "the daemon must survive every fault\n" << h.log_text().substr(0, 3000);
   }
   return h.text(
       "SELECT group_concat(s, ' ') FROM (SELECT state || ':' || coalesce(error_code, '-') || '=' || count(*) AS s "
@@ -170,7 +171,7 @@ TEST(DaemonFaults, ExpiredUrlsArePolledOnceMoreThenFailUrlExpired) {
 
 TEST(DaemonFaults, Arrears1113PausesTheAccountAndKeepsTheRestQueued) {
   daemon_harness h({.key = sim_poor});  // 2 CNY: two cogvideox-3 calls at 1 CNY
-  const auto summary = run_batch(h, 6, "cogvideox-3");
+  const auto summary = run_batch(h, 6, "cogvideox-3", 4);
   EXPECT_EQ(count(h, "state = 'succeeded'"), 2) << summary;
   EXPECT_EQ(count(h, "state = 'queued'"), 4) << summary;
   EXPECT_GE(count(h, "state = 'queued' AND error_code = '1113'"), 1) << summary;
@@ -181,7 +182,7 @@ TEST(DaemonFaults, Arrears1113PausesTheAccountAndKeepsTheRestQueued) {
 TEST(DaemonFaults, ABadKeyPausesTheAccountAndNeverLeaksTheKey) {
   const std::string key = "sim-key-wrong-9876543210abcdef";
   daemon_harness h({.key = key});
-  const auto summary = run_batch(h, 3);
+  const auto summary = run_batch(h, 3, "cogvideox-flash", 4);
   EXPECT_EQ(count(h, "state = 'queued' AND error_code IN ('1000', '1001')"), 3) << summary;
   EXPECT_EQ(h.log_text().find(key), std::string::npos) << "the API key appeared in a log line";
   EXPECT_EQ(h.vidq("list").out.find(key), std::string::npos);

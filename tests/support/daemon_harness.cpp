@@ -36,14 +36,30 @@ daemon_harness::daemon_harness(daemon_settings settings, sim::sim_config sim_cfg
       }()),
       settings_(std::move(settings)) {
   ::setenv(daemon_key_env, settings_.key.c_str(), 1);
+  write_config(settings_);
+}
+
+std::string daemon_harness::base_url() const {
+  return "https://127.0.0.1:" + std::to_string(sim_.port()) + "/api/paas/v4";
+}
+
+void daemon_harness::write_config(const daemon_settings& settings) {
+  settings_ = settings;
   const double scale = settings_.time_scale;
+  std::string accounts = settings_.accounts_toml;
+  if (accounts.empty()) {
+    accounts = "[[accounts]]\nname = \"default\"\nprovider = \"bigmodel\"\nbase_url = \"@BASE_URL@\"\n"
+               "api_key_env = \"" + std::string(daemon_key_env) + "\"\ntier = \"V0\"\n" + settings_.account_extra;
+  }
+  const auto substitute = [&](const std::string& name, const std::string& value) {
+    for (auto at = accounts.find(name); at != std::string::npos; at = accounts.find(name)) accounts.replace(at, name.size(), value);
+  };
+  substitute("@BASE_URL@", base_url());
+  substitute("@ORIGIN@", "https://127.0.0.1:" + std::to_string(sim_.port()));
   std::ostringstream toml;
   toml << "[database]\npath = \"vidq.db\"\n[output]\ndir = \"videos\"\n"
        << "[tls]\nca_file = \"" << sim_.ca_file().string() << "\"\n"
-       << "[[accounts]]\nname = \"default\"\nprovider = \"bigmodel\"\n"
-       << "base_url = \"https://127.0.0.1:" << sim_.port() << "/api/paas/v4\"\n"
-       << "api_key_env = \"" << daemon_key_env << "\"\ntier = \"V0\"\n"
-       << settings_.account_extra << "\n"
+       << accounts << "\n"
        << "[polling]\nduration_scale = " << scale << "\nmin_interval_seconds = 0.1\nmax_interval_seconds = 1.0\n"
        << "requests_per_second = 500.0\n"
        << settings_.polling_extra << "\n"

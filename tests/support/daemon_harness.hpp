@@ -26,6 +26,10 @@ struct daemon_settings {
   std::string polling_extra;  // lines appended inside [polling]
   std::string account_extra;  // lines appended inside [[accounts]] (e.g. max_in_flight = 3)
   std::string extra_toml;     // further tables appended to the config
+  // Replaces the one generated [[accounts]] table ("default", V0, key from daemon_key_env)
+  // when set; "@BASE_URL@" in it becomes the simulator's base URL, "@ORIGIN@" its
+  // https://127.0.0.1:<port>.
+  std::string accounts_toml;
 };
 
 class daemon_harness {
@@ -38,6 +42,10 @@ class daemon_harness {
   std::string db_path() const { return dir_.file("vidq.db"); }
   std::filesystem::path output_dir() const { return dir_.path() / "videos"; }
   std::string config_path() const { return dir_.file("vidq.toml"); }
+  // "https://127.0.0.1:<port>/api/paas/v4"
+  std::string base_url() const;
+  // Rewrites the config with other settings (then SIGHUP a running daemon to apply them).
+  void write_config(const daemon_settings& settings);
 
   // `vidq --config … <args>` with the key in the environment; output captured.
   command_result vidq(const std::string& args) const;

@@ -18,17 +18,33 @@ sim_fixture::sim_fixture(const vidq::clock& clock, sim::sim_config cfg) {
   ca_ = id->ca_cert;
   auto tls = sim::make_server_tls(*id);
   if (!tls) throw std::runtime_error("server tls");
+  tls_ = *tls;
   sim_ = std::make_unique<sim::simulator>(std::move(cfg), clock);
   auto srv = sim::server::listen(ioc_, *sim_, *tls, *sim::parse_listen("127.0.0.1:0"));
   if (!srv) throw std::runtime_error("listen");
   server_ = std::move(*srv);
+  port_ = server_->port();
   server_->start();
   thread_ = std::thread([this] { ioc_.run(); });
 }
 
-sim_fixture::~sim_fixture() {
+sim_fixture::~sim_fixture() { close_port(); }
+
+void sim_fixture::close_port() {
+  if (!server_) return;
   server_->stop();
   thread_.join();
+  server_.reset();
+}
+
+void sim_fixture::reopen_port() {
+  if (server_) return;
+  ioc_.restart();
+  auto srv = sim::server::listen(ioc_, *sim_, tls_, *sim::parse_listen("127.0.0.1:" + std::to_string(port_)));
+  if (!srv) throw std::runtime_error("listen again on port " + std::to_string(port_));
+  server_ = std::move(*srv);
+  server_->start();
+  thread_ = std::thread([this] { ioc_.run(); });
 }
 
 boost::json::object sim_fixture::stats_when(const std::function<bool(const boost::json::object&)>& ready) {

@@ -24,9 +24,13 @@ class sim_fixture {
 
   static sim::sim_config quiet_config();
   sim_https_client client() const { return sim_https_client(port(), ca_file()); }
-  unsigned short port() const { return server_->port(); }
+  unsigned short port() const { return port_; }
   std::filesystem::path ca_file() const { return ca_; }
   sim::simulator& sim() { return *sim_; }
+  // The provider's port goes dark (connections refused) and comes back on the same port,
+  // with the same tasks: an outage as a client sees it.
+  void close_port();
+  void reopen_port();
   // The server books a download once its last write has completed, which can be after the
   // client has read every byte: waits (up to 2 s) until `ready` holds, then returns the stats.
   boost::json::object stats_when(const std::function<bool(const boost::json::object&)>& ready);
@@ -34,6 +38,8 @@ class sim_fixture {
  private:
   temp_dir dir_;
   std::filesystem::path ca_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
+  unsigned short port_ = 0;
   boost::asio::io_context ioc_;
   std::unique_ptr<sim::simulator> sim_;
   std::unique_ptr<sim::server> server_;

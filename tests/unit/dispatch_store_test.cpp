@@ -121,5 +121,33 @@ TEST(DispatchStore, EveryReadLeavesNoStatementActive) {
   }
 }
 
+
+TEST(DispatchStore, APoolClaimRecordsTheServingAccountAndARequeueGivesTheJobBack) {
+  test::test_db t;
+  job_store jobs(t.db, t.clock);
+  dispatch_store dispatch(t.db, t.clock);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(jobs.insert(test::make_job()));  // account 'default'
+  const queue_group pool{"default", "cogvideox-3", 0, "default"};
+  auto claimed = dispatch.claim(pool, 3, "main").value();
+  ASSERT_EQ(claimed.size(), 3u);
+  for (const auto& row : claimed) {
+    EXPECT_EQ(row.account, "main") << "slots, polls and recovery read the serving account";
+    EXPECT_EQ(row.requested_account, "default");
+  }
+  EXPECT_EQ(dispatch.inflight_counts().value().front().account, "main");
+  // Requeued by the daemon, failed and retried by an operator, or re-queued by raw SQL: the
+  // job is a pool job again each time, not pinned to the account that served it once.
+  ASSERT_TRUE(dispatch.record_requeued(claimed[0].id, *claimed[0].request_id, 0, "1302", "busy", true).value());
+  t.exec("UPDATE jobs SET state = 'failed' WHERE id = " + std::to_string(claimed[1].id));
+  t.exec("UPDATE jobs SET state = 'queued' WHERE id = " + std::to_string(claimed[1].id));
+  EXPECT_EQ(t.scalar("SELECT count(*) FROM jobs WHERE account = 'default' AND requested_account IS NULL"), 2);
+  EXPECT_EQ(t.scalar("SELECT count(*) FROM jobs WHERE account = 'main' AND requested_account = 'default'"), 1);
+  // A pinned claim changes nothing.
+  auto again = dispatch.claim(pool, 1).value();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].account, "default");
+  EXPECT_FALSE(again[0].requested_account);
+}
+
 }  // namespace
 }  // namespace vidq::store

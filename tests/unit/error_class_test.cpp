@@ -103,7 +103,12 @@ TEST(ErrorClass, HttpStatusWithoutCode) {
   EXPECT_EQ(submit(401).what, action::pause_account);
   EXPECT_EQ(submit(402).what, action::pause_account);  // GeekAI: insufficient balance
   EXPECT_EQ(submit(403).what, action::fail_job);
-  EXPECT_EQ(submit(404).what, action::fail_job);
+  // A bare 404 is a wrong base_url, not a bad job: the account's breaker handles it.
+  EXPECT_EQ(submit(404).what, action::retry);
+  EXPECT_EQ(submit(404).fault, account_fault::endpoint_missing);
+  EXPECT_FALSE(submit(404).consumes_attempt);
+  EXPECT_EQ(submit(404, R"({"error":{"code":"404","message":"no such endpoint"}})").fault,
+            account_fault::endpoint_missing);
   EXPECT_EQ(submit(413).error_code, "request_too_large");
   EXPECT_EQ(submit(400).error_code, "invalid_request");
   EXPECT_EQ(submit(408).what, action::retry);
@@ -194,7 +199,32 @@ TEST(ErrorClass, PollNotFoundHasAGracePeriod) {
   const verdict late = classify(operation::poll, nested(404, "1214", "task not found"), c);
   EXPECT_EQ(late.what, action::fail_job);
   EXPECT_EQ(late.error_code, "task_not_found");
-  EXPECT_EQ(classify(operation::poll, reply(404, ""), c).what, action::fail_job);
+  // A bare 404 (no provider body): the poll path itself is missing, whatever the task.
+  const verdict bare = classify(operation::poll, reply(404, ""), c);
+  EXPECT_EQ(bare.what, action::retry);
+  EXPECT_EQ(bare.fault, account_fault::endpoint_missing);
+  EXPECT_EQ(late.fault, account_fault::none);
+}
+
+TEST(ErrorClass, AccountFaultsSpendNoAttempt) {
+  // Nothing reached the provider: no attempt, and the account (not the job) is at fault.
+  for (auto op : {operation::submit, operation::poll}) {
+    const verdict v = classify(op, {kind::not_sent, 0, "", {}, "connect refused"}, ctx());
+    EXPECT_EQ(v.what, action::retry);
+    EXPECT_FALSE(v.consumes_attempt);
+    EXPECT_EQ(v.fault, account_fault::unreachable);
+  }
+  // A download's host is not the account's endpoint.
+  EXPECT_EQ(classify(operation::download, {kind::not_sent, 0, "", {}, "connect refused"}, ctx()).fault,
+            account_fault::none);
+  // Every 5xx is marked, coded or not; the breaker counts a run of them.
+  EXPECT_EQ(classify(operation::submit, reply(500, "garbage"), ctx()).fault, account_fault::server_error);
+  EXPECT_EQ(classify(operation::submit, nested(500, "1234"), ctx()).fault, account_fault::server_error);
+  EXPECT_EQ(classify(operation::poll, reply(502, ""), ctx()).fault, account_fault::server_error);
+  // The provider talking about the job is not an account fault.
+  EXPECT_EQ(classify(operation::submit, nested(400, "1301"), ctx()).fault, account_fault::none);
+  EXPECT_EQ(classify(operation::submit, nested(404, "1211", "model not found"), ctx()).fault, account_fault::none);
+  EXPECT_EQ(classify(operation::submit, nested(404, "1211", "model not found"), ctx()).what, action::fail_job);
 }
 
 TEST(ErrorClass, PollErrorsNeverFailAJobEarly) {

@@ -26,6 +26,9 @@ struct account_view {
   bool paused = false;
   std::string reason;                 // empty when active
   std::optional<millis> paused_until; // timed pause
+  bool breaker_open = false;          // paused by the circuit breaker: probing, lifts itself
+  int failed_probes = 0;
+  std::vector<std::string> models;    // what it serves from the pool; empty = every model
 };
 
 struct runtime_view {

@@ -12,6 +12,7 @@
 #include "vidq/core/clock.hpp"
 #include "vidq/daemon/control.hpp"
 #include "vidq/engine/admission.hpp"
+#include "vidq/engine/breaker.hpp"
 #include "vidq/engine/expected_duration.hpp"
 #include "vidq/engine/fairness.hpp"
 #include "vidq/engine/fetch.hpp"
@@ -83,6 +84,10 @@ class scheduler final : public daemon_control {
   void reload(ops::config cfg, client_map clients);
   // Called once recovery is done and the loop runs (sd_notify READY=1).
   void on_ready(std::function<void()> f) { on_ready_ = std::move(f); }
+  // After run() returned with exit_when_idle: why queued work was left that cannot move
+  // without an operator (paused accounts, a budget block, no account serving a model);
+  // empty when every job is terminal (or the stop was a signal). `vidq run` exits 4 then.
+  const std::vector<std::string>& stranded() const { return stranded_; }
 
   // daemon_control
   runtime_view runtime() const override;
@@ -113,6 +118,14 @@ class scheduler final : public daemon_control {
   // admit.cpp: claims under admission, budget and fairness
   void admit();
   void admit_lane(const std::string& account, const std::string& model, std::vector<store::queue_group> groups);
+  // Pool groups of one model ('' / '*' / unconfigured 'default'): spread over the accounts
+  // that serve it, most free slots first (engine/routing.hpp).
+  void admit_pool(const std::string& model, std::vector<store::queue_group> groups);
+  // Accounts with a client that may serve `model` from the pool.
+  std::vector<const ops::account_config*> pool_accounts(std::string_view model) const;
+  // Bookkeeping and submit tasks for rows just claimed for `account`.
+  void start_submits(const std::string& account, const std::string& model, const std::string& batch,
+                     std::vector<store::job_row> rows);
   void fail_unclaimable(const store::queue_group& group, std::string_view code, std::string_view message);
   int affordable(const std::string& batch, const std::string& model, int wanted);
   std::int64_t batch_spend(const std::string& batch);
@@ -121,6 +134,14 @@ class scheduler final : public daemon_control {
   boost::asio::awaitable<void> submit_task(store::job_row row);
   void after_submit_verdict(const store::job_row& row, provider::verdict v);
   void refund(const store::job_row& row);  // budget reservation of a job that was not charged
+
+  // breaker.cpp: account-wide faults (engine/breaker.hpp)
+  // Feeds a verdict of a submit or poll of `account` to the breaker; true when the breaker
+  // is open (opened now or before): the caller then treats the failure as the account's.
+  bool note_account_fault(const std::string& account, const provider::verdict& v);
+  void note_healthy_reply(const std::string& account) { breakers_.on_healthy_reply(account); }
+  void start_probes();
+  boost::asio::awaitable<void> probe_task(std::string account);
 
   // poll_task.cpp: polls and downloads
   void start_polls();
@@ -155,6 +176,9 @@ class scheduler final : public daemon_control {
   engine::admission admission_;
   engine::fair_share fairness_;
   engine::duration_estimator estimator_;
+  engine::account_breakers breakers_;
+  std::map<std::string, std::size_t, std::less<>> route_turn_;  // model → pool tie-break turn
+  std::vector<std::string> stranded_;
   std::map<std::string, engine::request_budget, std::less<>> poll_budgets_;
   std::mt19937_64 rng_;
 

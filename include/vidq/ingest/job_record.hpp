@@ -8,6 +8,8 @@
 #include <boost/json/object.hpp>
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -18,6 +20,9 @@ struct record_context {
   std::string default_batch = "default";
   std::string default_account = "default";
   bool check_local_files = true;
+  // The config's word on the record's account: nullopt when it may run (a configured
+  // account or a pool request), else the reason ("account: ..."). Unset: anything goes.
+  std::function<std::optional<std::string>(std::string_view account)> check_account;
 };
 
 // Either the job to insert or the reason it is invalid (naming the field).

@@ -33,7 +33,11 @@ struct account_config {
   std::string api_key_credential;  // file name under $CREDENTIALS_DIRECTORY (systemd)
   std::optional<int> tier;         // 0..3 for V0..V3
   std::optional<int> max_in_flight;
+  // Models this account may run for pool jobs (and pinned ones); empty = every model its
+  // provider's dialect speaks, which today is every model vidq knows.
+  std::vector<std::string> models;
   int cap() const;  // max_in_flight, else the tier's 5/10/15/20, else V0's 5
+  bool serves(std::string_view model) const;
 };
 
 struct polling_config {

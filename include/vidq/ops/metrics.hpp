@@ -42,6 +42,8 @@ struct metrics {
   counter_family polls;
   counter_family downloads;
   counter_family provider_errors;  // error_code of every non-accepted provider reply
+  // Account circuit breaker: opened | probe_failed | closed (engine/breaker.hpp)
+  counter_family breaker;
   std::uint64_t download_bytes = 0;
   histogram job_duration;          // submitted_at → succeeded, seconds
   std::uint64_t loop_ticks = 0;    // scheduler passes; a stuck loop stops counting

@@ -53,6 +53,15 @@ enum class retry_hint {
   refresh_urls,  // download 403/404/410: re-poll once for fresh URLs
 };
 
+// Whether a failure is about the account's endpoint rather than the job: then no job should
+// pay for it (engine/breaker.hpp pauses the account and probes until it answers again).
+enum class account_fault {
+  none,
+  unreachable,       // nothing reached the provider: DNS, connect refused, TLS, proxy refused
+  endpoint_missing,  // a bare 404 where the API should be: base_url is wrong
+  server_error,      // HTTP 5xx: one says little, a run of them from every request says a lot
+};
+
 struct verdict {
   action what = action::retry;
   retry_hint hint = retry_hint::normal;
@@ -61,6 +70,7 @@ struct verdict {
   // false: the driver gives the claim's attempt back (rate limits, paused accounts).
   bool consumes_attempt = true;
   std::optional<millis> not_before;  // absolute: Retry-After, or a pause's resume time
+  account_fault fault = account_fault::none;
 };
 
 struct classify_context {
@@ -97,6 +107,7 @@ millis next_cst_midnight(millis now) noexcept;
 std::optional<millis> parse_retry_after(std::string_view value, millis now) noexcept;
 
 std::string_view to_string(action a) noexcept;
+std::string_view to_string(account_fault f) noexcept;
 std::string_view to_string(retry_hint h) noexcept;
 
 }  // namespace vidq::provider

@@ -15,7 +15,8 @@ namespace vidq::store {
 
 class database;
 
-enum class paused_by { operator_, provider };
+// breaker: the daemon's own circuit breaker (endpoint unreachable); it lifts it itself.
+enum class paused_by { operator_, provider, breaker };
 
 struct account_pause_row {
   std::string account;
@@ -33,6 +34,9 @@ class account_store {
                      paused_by by);
   // Deletes the pause; returns whether there was one.
   result<bool> resume(std::string_view account);
+  // Deletes the pause only if `by` set it (the breaker lifting its own pause must not lift
+  // an operator's); returns whether it did.
+  result<bool> lift(std::string_view account, paused_by by);
   // Every pause, expired timed ones included (the caller compares `until` with its clock).
   result<std::vector<account_pause_row>> pauses();
 

@@ -52,6 +52,9 @@ class dispatch_store {
   // oldest first, in one BEGIN IMMEDIATE transaction that commits before returning. Each
   // claimed row gets attempts + 1 and a fresh unique request_id. Returns the claimed rows.
   result<std::vector<job_row>> claim(const queue_group& group, int limit);
+  // The same for a pool group: the claimed rows get `serving_account` in `account` and keep
+  // what they asked for in `requested_account` (restored whenever they return to queued).
+  result<std::vector<job_row>> claim(const queue_group& group, int limit, std::string_view serving_account);
 
   // Jobs holding a provider slot (submitting + processing) per (account, model).
   result<std::vector<inflight_count>> inflight_counts();

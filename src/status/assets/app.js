@@ -80,7 +80,9 @@ function renderAccounts(data) {
   $('lanes').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { class: 'empty', colSpan: 3 }, 'Nothing in flight.'))]));
   $('accounts').replaceChildren(...data.accounts.map((a) => el('li', { 'data-account': a.name },
     el('b', {}, a.name), ` (${a.provider}) `,
-    a.paused ? el('span', { class: 'paused' }, `paused: ${a.reason || 'no reason given'}`) : el('span', { class: 'muted' }, 'active'))));
+    a.breaker_open
+      ? el('span', { class: 'paused' }, `unreachable, probing (${a.failed_probes} failed): ${a.reason}`)
+      : a.paused ? el('span', { class: 'paused' }, `paused: ${a.reason || 'no reason given'}`) : el('span', { class: 'muted' }, 'active'))));
   const notes = [];
   if (data.draining) notes.push('draining: no new submits');
   if (data.budget_block) notes.push(`budget: ${data.budget_block}`);
