@@ -37,6 +37,7 @@ FROM debian:bookworm-slim AS runtime-base
 # the provider's TLS, sqlite3 for operators (`docker exec vidq sqlite3 vidq.db`). The group
 # is created first with its GID: `useradd --user-group` would give it the next free system
 # GID (999), not the 10001 of USER below, and files on the volume would split between both.
+# No --create-home: /etc/skel's dotfiles have no business on the data volume.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates libsqlite3-0 libssl3 libtomlplusplus3 libcsv3 libsystemd0 \
@@ -44,7 +45,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 vidq \
  && useradd --system --uid 10001 --gid 10001 --no-user-group --home-dir /var/lib/vidq \
-      --create-home --shell /usr/sbin/nologin vidq \
+      --no-create-home --shell /usr/sbin/nologin vidq \
  && mkdir -p /var/lib/vidq/spool/done /var/lib/vidq/spool/failed \
  && chown -R vidq:vidq /var/lib/vidq && chmod 0750 /var/lib/vidq
 COPY systemd/vidq-import-spool /usr/libexec/vidq/vidq-import-spool
