@@ -1,6 +1,8 @@
 #include "vidq/net/connection.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
@@ -103,8 +105,17 @@ awaitable<std::pair<error_code, endpoints>> resolve_with_deadline(std::string ho
 
 }  // namespace
 
-connection::connection(asio::any_io_executor ex, ssl::context& tls, net::origin o)
-    : origin_(std::move(o)), stream_(boost::beast::tcp_stream(std::move(ex)), tls) {}
+connection::connection(asio::any_io_executor ex, ssl::context& tls, net::origin o,
+                       std::optional<proxy_endpoint> via)
+    : origin_(std::move(o)),
+      via_(std::move(via)),
+      stream_(boost::beast::tcp_stream(std::move(ex)), tls) {}
+
+std::string pool_key(const origin& o, const proxy_endpoint* via) {
+  return via ? o.key() + " via " + via->pool_key() : o.key();
+}
+
+std::string connection::pool_key() const { return net::pool_key(origin_, via_ ? &*via_ : nullptr); }
 
 connection::~connection() {
   error_code ignored;
@@ -112,23 +123,26 @@ connection::~connection() {
 }
 
 awaitable<std::pair<error_code, step>> connection::open(const timeouts& t,
-                                                         const client_options& options) {
+                                                         const client_options& options,
+                                                         unsigned* proxy_status) {
+  // Where the socket goes: the proxy when there is one (it resolves the origin itself).
+  const std::string& host = via_ ? via_->host : origin_.host;
+  const std::string& port_text = via_ ? via_->port : origin_.port;
   // Resolve: an override or an IP literal needs no lookup.
   endpoints eps;
-  const auto port = static_cast<unsigned short>(std::stoul(origin_.port));
-  std::string_view literal = origin_.host;
-  if (auto it = options.resolve_overrides.find(origin_.host); it != options.resolve_overrides.end()) {
+  const auto port = static_cast<unsigned short>(std::stoul(port_text));
+  std::string_view literal = host;
+  if (auto it = options.resolve_overrides.find(host); it != options.resolve_overrides.end()) {
     literal = it->second;
   }
   error_code ec;
   const auto addr = asio::ip::make_address(literal, ec);
-  const bool host_is_ip = literal == origin_.host && !ec;
   if (!ec) {
     eps.emplace_back(addr, port);
-  } else if (literal != origin_.host) {
+  } else if (literal != host) {
     co_return std::pair{ec, step::resolve};  // a malformed override is the operator's error
   } else {
-    std::tie(ec, eps) = co_await resolve_with_deadline(origin_.host, origin_.port, t.resolve);
+    std::tie(ec, eps) = co_await resolve_with_deadline(host, port_text, t.resolve);
     if (ec) co_return std::pair{normalize(ec, step::resolve), step::resolve};
   }
 
@@ -136,13 +150,19 @@ awaitable<std::pair<error_code, step>> connection::open(const timeouts& t,
   auto [cec, ep] = co_await lowest().async_connect(eps, tuple_awaitable);
   if (cec) co_return std::pair{normalize(cec, step::connect), step::connect};
   lowest().socket().set_option(tcp::no_delay(true), ec);  // small requests, no Nagle delay
+  if (via_) {
+    if (auto tec = co_await tunnel(t, options, proxy_status)) co_return std::pair{tec, step::connect};
+  }
 
   if (!origin_.tls) {
     lowest().expires_never();
     co_return std::pair{error_code{}, step::connect};
   }
   // SNI (RFC 6066 forbids IP literals there) and host name verification against the URL's
-  // host, never the override's address.
+  // host, never the override's address nor the proxy's.
+  error_code not_ip;
+  asio::ip::make_address(origin_.host, not_ip);
+  const bool host_is_ip = !not_ip;
   if (!host_is_ip && !SSL_set_tlsext_host_name(stream_.native_handle(), origin_.host.c_str())) {
     co_return std::pair{error_code(static_cast<int>(::ERR_get_error()),
                                    asio::error::get_ssl_category()),
@@ -155,6 +175,33 @@ awaitable<std::pair<error_code, step>> connection::open(const timeouts& t,
   lowest().expires_never();
   if (hec) co_return std::pair{normalize(hec, step::handshake), step::handshake};
   co_return std::pair{error_code{}, step::handshake};
+}
+
+awaitable<error_code> connection::tunnel(const timeouts& t, const client_options& options,
+                                         unsigned* proxy_status) {
+  std::string request = connect_request(origin_, via_->authorization, options.user_agent);
+  lowest().expires_after(t.connect);  // one deadline for the whole CONNECT exchange
+  auto [wec, wn] = co_await asio::async_write(lowest(), asio::buffer(request), tuple_awaitable);
+  if (wec) co_return normalize(wec, step::connect);
+  // The reply head, byte-bounded. After a 2xx the proxy must send nothing before our
+  // ClientHello, so bytes past the blank line are a protocol error (they would be lost to
+  // the TLS layer); after a refusal they are its body, which nobody reads.
+  std::string head;
+  auto [rec, rn] = co_await asio::async_read_until(
+      lowest(), asio::dynamic_buffer(head, options.max_header_bytes), "\r\n\r\n", tuple_awaitable);
+  lowest().expires_never();
+  if (rec) {
+    if (rec == asio::error::not_found) co_return error_code(net_errc::proxy_protocol);  // head too long
+    co_return normalize(rec, step::connect);
+  }
+  const bool extra_bytes = rn != head.size();  // a refusal's body, or a proxy talking early
+  head.resize(rn);
+  auto status = parse_connect_reply(head);
+  if (!status) co_return status.error();
+  if (proxy_status) *proxy_status = *status;
+  if (auto verdict = connect_verdict(*status)) co_return verdict;  // its body is not read
+  if (extra_bytes) co_return error_code(net_errc::proxy_protocol);
+  co_return error_code{};
 }
 
 awaitable<error_code> connection::write(http::request<http::string_body>& msg,

@@ -88,7 +88,8 @@ awaitable<net_result<download_result>> run_download(https_client& client, std::s
       co_return request_error{ec, delivery::not_sent, step::prepare, 0, false, {}};
     }
     auto lease = co_await client.acquire(u->origin, co.pool.idle_timeout > milliseconds{0},
-                                         co.pool.idle_timeout, t);
+                                         co.pool.idle_timeout, t,
+                                         options.proxy ? &*options.proxy : nullptr);
     if (!lease) co_return lease.error();
     std::unique_ptr<connection> conn = std::move(*lease);
     const bool reused = conn->exchanges() > 0;

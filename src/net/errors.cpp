@@ -24,6 +24,11 @@ class category final : public boost::system::error_category {
       case net_errc::body_too_large: return "response body exceeds the limit";
       case net_errc::truncated: return "response body truncated";
       case net_errc::http_status: return "unexpected http status";
+      case net_errc::bad_proxy_url: return "bad proxy url (expected http://host:port)";
+      case net_errc::proxy_auth_required:
+        return "proxy refused the tunnel: proxy authentication required (check proxy_auth_env/proxy_auth_file)";
+      case net_errc::proxy_refused: return "proxy refused the tunnel";
+      case net_errc::proxy_protocol: return "proxy sent an unreadable reply to CONNECT";
     }
     return "unknown vidq.net error";
   }
@@ -62,6 +67,7 @@ std::string request_error::message() const {
   out += " (";
   out += to_string(delivery);
   out += ")";
+  if (!proxy.empty()) out += " via proxy " + proxy;
   return out;
 }
 

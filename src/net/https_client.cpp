@@ -5,6 +5,7 @@
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/http/field.hpp>
+#include <boost/json/object.hpp>
 
 #include <charconv>
 #include <chrono>
@@ -79,9 +80,11 @@ client_stats https_client::stats() const noexcept {
 }
 
 awaitable<net_result<std::unique_ptr<connection>>> https_client::acquire(
-    const origin& o, bool allow_reuse, milliseconds max_idle, const timeouts& t) {
+    const origin& o, bool allow_reuse, milliseconds max_idle, const timeouts& t,
+    const proxy_settings* proxies) {
   auto cs = co_await asio::this_coro::cancellation_state;
-  const auto key = o.key();
+  const proxy_endpoint* via = route(proxies ? *proxies : options_.proxy, o);
+  const auto key = pool_key(o, via);
   if (allow_reuse) {
     while (auto c = pool_.take(key, steady::now(), max_idle)) {
       if (!(*c)->is_stale()) {
@@ -93,14 +96,24 @@ awaitable<net_result<std::unique_ptr<connection>>> https_client::acquire(
   }
   if (cancelled(cs)) co_return make_failure(cs, {}, step::resolve, delivery::not_sent, false);
   const auto started = steady::now();
-  auto c = std::make_unique<connection>(ex_, *tls_, o);
-  auto [ec, failed_step] = co_await c->open(t, options_);
-  if (ec) co_return make_failure(cs, ec, failed_step, delivery::not_sent, false);
+  auto c = std::make_unique<connection>(ex_, *tls_, o,
+                                        via ? std::optional<proxy_endpoint>(*via) : std::nullopt);
+  unsigned proxy_status = 0;
+  auto [ec, failed_step] = co_await c->open(t, options_, &proxy_status);
+  if (ec) {
+    auto failure = make_failure(cs, ec, failed_step, delivery::not_sent, false);
+    failure.status = proxy_status == 0 || proxy_status / 100 == 2 ? 0 : proxy_status;
+    if (via) failure.proxy = via->display();  // never the credentials
+    co_return failure;
+  }
   ++stats_.connections_opened;
   if (o.tls) ++stats_.tls_handshakes;
-  log::debug("net.connected",
-             {{"origin", key},
-              {"ms", std::chrono::duration_cast<milliseconds>(steady::now() - started).count()}});
+  if (via) ++stats_.tunnels_opened;
+  boost::json::object fields{
+      {"origin", o.key()},
+      {"ms", std::chrono::duration_cast<milliseconds>(steady::now() - started).count()}};
+  if (via) fields["proxy"] = via->display();
+  log::debug("net.connected", std::move(fields));
   co_return std::move(c);
 }
 
@@ -112,7 +125,7 @@ void https_client::release(std::unique_ptr<connection> c, bool keep_alive,
   // A server announcing "timeout=N" closes at N: stop offering the connection a second
   // earlier so that a request never races that close.
   if (keep_alive_hint) hint = std::max(milliseconds{0}, *keep_alive_hint - milliseconds{1000});
-  auto key = c->origin().key();
+  auto key = c->pool_key();
   pool_.put(std::move(key), std::move(c), steady::now(), hint);
 }
 
@@ -137,7 +150,8 @@ awaitable<net_result<http_response>> https_client::run_request(http_request req)
   const milliseconds max_idle = safe ? options_.pool.idle_timeout
                                      : options_.pool.unsafe_reuse_max_idle;
   const bool allow_reuse = !req.options.fresh_connection && max_idle > milliseconds{0};
-  auto lease = co_await acquire(url->origin, allow_reuse, max_idle, t);
+  const proxy_settings* proxies = req.options.proxy ? &*req.options.proxy : nullptr;
+  auto lease = co_await acquire(url->origin, allow_reuse, max_idle, t, proxies);
   if (!lease) co_return lease.error();
   std::unique_ptr<connection> conn = std::move(*lease);
   const bool reused = conn->exchanges() > 0;

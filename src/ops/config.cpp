@@ -102,6 +102,33 @@ provider_kind parse_provider(table_reader& r, const std::string& text) {
   r.fail("provider", "'" + text + "' is not one of: bigmodel, zai, geekai");
 }
 
+// [[accounts]] proxy, proxy_auth_env, proxy_auth_file, auth. The proxy URL is only checked
+// for shape here; provider/account_transport parses it fully when the account's client is built.
+void read_network_keys(table_reader& r, const std::filesystem::path& base, account_config& a) {
+  if (auto proxy = r.get<std::string>("proxy")) {
+    if (*proxy == "none") proxy->clear();
+    if (!proxy->empty()) {
+      // A password in the config would be a secret stored in the config file; never echo it.
+      if (proxy->find('@') != std::string::npos) {
+        r.fail("proxy", "must not hold credentials; use proxy_auth_env or proxy_auth_file");
+      }
+      const bool has_scheme = proxy->find("://") != std::string::npos;
+      if (has_scheme && !proxy->starts_with("http://")) {
+        r.fail("proxy", "'" + *proxy + "' is not an http://host:port URL (only HTTP CONNECT proxies are supported)");
+      }
+    }
+    a.proxy = std::move(*proxy);
+  }
+  r.read("proxy_auth_env", a.proxy_auth_env);
+  r.read("proxy_auth_file", a.proxy_auth_file);
+  a.proxy_auth_file = resolve(base, a.proxy_auth_file);
+  if (auto auth = r.get<std::string>("auth")) {
+    if (*auth == "bearer") a.auth = auth_kind::bearer;
+    else if (*auth == "jwt") a.auth = auth_kind::jwt;
+    else r.fail("auth", "'" + *auth + "' is not one of: bearer, jwt");
+  }
+}
+
 account_config read_account(const toml::table& table, const std::string& file, std::size_t index,
                             const std::filesystem::path& base) {
   table_reader r(table, file, "accounts[" + std::to_string(index) + "].");
@@ -145,6 +172,7 @@ account_config read_account(const toml::table& table, const std::string& file, s
   if (a.api_key_env.empty() && a.api_key_file.empty() && a.api_key_credential.empty()) {
     r.fail("api_key_env", "one of api_key_env, api_key_file, api_key_credential is required");
   }
+  read_network_keys(r, base, a);
   r.reject_unknown();
   return a;
 }
@@ -238,6 +266,10 @@ std::string_view to_string(provider_kind kind) noexcept {
     case provider_kind::geekai: return "geekai";
   }
   return "bigmodel";
+}
+
+std::string_view to_string(auth_kind kind) noexcept {
+  return kind == auth_kind::jwt ? "jwt" : "bearer";
 }
 
 std::string default_base_url(provider_kind kind) {

@@ -4,6 +4,7 @@
 #include "doctor_checks.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/secrets.hpp"
+#include "vidq/provider/account_transport.hpp"
 #include "vidq/provider/client.hpp"
 #include "vidq/provider/dialect.hpp"
 #include "vidq/provider/error_class.hpp"
@@ -60,7 +61,10 @@ check_line fail_transport(std::string name, const net::request_error& e) {
   if (e.ec == errc::timeout) return {std::move(name), check_level::fail, "unreachable: timed out in " + where};
   if (e.step == net::step::prepare) return {std::move(name), check_level::fail, "bad base_url: " + e.ec.message()};
   if (e.step == net::step::resolve || e.step == net::step::connect) {
-    return {std::move(name), check_level::fail, "unreachable: " + where + ": " + e.ec.message()};
+    std::string text = "unreachable: " + where + ": " + e.ec.message();
+    if (e.status != 0) text += " (status " + std::to_string(e.status) + ")";
+    if (!e.proxy.empty()) text += " via proxy " + e.proxy;
+    return {std::move(name), check_level::fail, std::move(text)};
   }
   return {std::move(name), check_level::fail, "no usable reply: " + e.message()};
 }
@@ -82,16 +86,10 @@ std::string made_up_task_id() {
   return id;
 }
 
-void replace_all(std::string& text, const std::string& needle, std::string_view with) {
-  if (needle.empty()) return;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + with.size())) {
-    text.replace(pos, needle.size(), with);
-  }
-}
-
 // One GET of a task id nobody has, with the account's credential. Runs `ioc` to completion.
 net::net_result<net::http_response> probe(asio::io_context& ioc, net::https_client& http,
-                                          const account_config& account, const secret& key) {
+                                          const account_config& account, const std::string& authorization,
+                                          const net::proxy_settings& proxy) {
   std::optional<net::net_result<net::http_response>> reply;
   std::exception_ptr failure;
   const std::string task_id = made_up_task_id();
@@ -101,8 +99,9 @@ net::net_result<net::http_response> probe(asio::io_context& ioc, net::https_clie
         const provider::http_request built = provider::build_poll(account.provider, task_id);
         net::http_request req(provider::join_url(account.base_url, built.path));
         req.headers = built.headers;
-        req.headers.emplace_back("Authorization", "Bearer " + key.expose());
+        req.headers.emplace_back("Authorization", authorization);
         req.options.fresh_connection = true;
+        req.options.proxy = proxy;
         reply = co_await http.request(std::move(req));
       },
       [&](std::exception_ptr e) { failure = e; });
@@ -195,6 +194,29 @@ void check_accounts(state& s) {
             "paused by " + std::string(store::to_string(p.by)) + " since " + utc_text(p.at) + ": " + p.reason +
                 (p.until ? " (until " + utc_text(*p.until) + ")" : " (until `vidq account resume " + account.name + "`)"));
     }
+    // The route the daemon would take (never the proxy's credentials), and the credential
+    // it would send (the key, or a JWT signed from it).
+    std::optional<net::proxy_settings> proxy;
+    {
+      std::string proxy_why;
+      auto env = provider::env_proxy_settings(proxy_why);
+      auto settings = env ? provider::account_proxy_settings(account, *env, proxy_why) : env;
+      if (!settings) {
+        s.add(prefix + " proxy", check_level::fail, proxy_why);
+      } else {
+        s.add(prefix + " proxy", check_level::ok, provider::describe_route(*settings, account.base_url));
+        proxy = std::move(*settings);
+      }
+    }
+    std::optional<provider::account_credential> credential;
+    if (key) {
+      std::string auth_why;
+      if (auto c = provider::account_credential::create(account, *key, auth_why)) {
+        credential = std::move(*c);
+      } else {
+        s.add(prefix + " auth", check_level::fail, auth_why);
+      }
+    }
     const std::string name = prefix + " api";
     if (s.options.offline) {
       s.add(name, check_level::ok, "not probed (--offline)");
@@ -202,13 +224,14 @@ void check_accounts(state& s) {
       s.add(name, check_level::fail, "not probed: no key");
     } else if (!http) {
       s.add(name, check_level::fail, "not probed: TLS trust did not load");
+    } else if (!credential) {
+      s.add(name, check_level::fail, "not probed: the key does not fit auth = jwt");
+    } else if (!proxy) {
+      s.add(name, check_level::fail, "not probed: bad proxy settings");
     } else {
-      const std::string& secret_text = key->expose();
-      auto scrub = [&](std::string text) {
-        replace_all(text, secret_text, "[REDACTED]");
-        return log::redact(std::move(text));
-      };
-      auto line = interpret_probe(name, probe(ioc, **http, account, *key), scrub);
+      const std::string authorization = credential->authorization(system_clock().now());
+      auto scrub = [&](std::string text) { return credential->scrub(std::move(text)); };
+      auto line = interpret_probe(name, probe(ioc, **http, account, authorization, *proxy), scrub);
       line.detail = account.base_url + ": " + line.detail;
       s.emit(std::move(line));
     }

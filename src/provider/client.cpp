@@ -5,6 +5,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <stdexcept>
 #include <utility>
 
 namespace vidq::provider {
@@ -15,14 +16,6 @@ using kind = transport_outcome::kind;
 // Steps after which the request was completely written: the server may have acted on it.
 bool after_write(net::step s) noexcept {
   return s == net::step::read_header || s == net::step::read_body || s == net::step::file;
-}
-
-// Replaces every occurrence of `needle` in `text`.
-void replace_all(std::string& text, const std::string& needle, std::string_view with) {
-  if (needle.empty()) return;
-  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + with.size())) {
-    text.replace(pos, needle.size(), with);
-  }
 }
 
 }  // namespace
@@ -49,6 +42,8 @@ net::client_options provider_client_options(const ops::config& cfg) {
   net::client_options o;
   o.tls.ca_file = cfg.tls_ca_file;
   o.user_agent = std::string("vidq/") + VIDQ_VERSION;
+  std::string ignored;  // reported by https_provider_client::create, which the daemon calls
+  if (auto env = env_proxy_settings(ignored)) o.proxy = std::move(*env);
   return o;
 }
 
@@ -69,12 +64,35 @@ result<std::unique_ptr<https_provider_client>> https_provider_client::create(con
     why = "account " + account.name + ": " + why;
     return key.error();
   }
-  return std::make_unique<https_provider_client>(account, std::move(*key), http, clock);
+  if (account.auth == ops::auth_kind::jwt && !split_api_key(key->expose())) {
+    why = "account " + account.name + ": auth = \"jwt\" needs a key of the form <id>.<secret>";
+    return make_error_code(errc::config_error);
+  }
+  auto env = env_proxy_settings(why);
+  if (!env) return env.error();
+  auto proxy = account_proxy_settings(account, *env, why);
+  if (!proxy) return proxy.error();
+  return std::make_unique<https_provider_client>(account, std::move(*key), http, clock, std::move(*proxy));
 }
 
+namespace {
+
+account_credential make_credential(const ops::account_config& account, ops::secret key) {
+  std::string why;
+  auto c = account_credential::create(account, std::move(key), why);
+  if (!c) throw std::invalid_argument(why);
+  return std::move(*c);
+}
+
+}  // namespace
+
 https_provider_client::https_provider_client(ops::account_config account, ops::secret key, net::https_client& http,
-                                             const vidq::clock& clock)
-    : account_(std::move(account)), key_(std::move(key)), http_(http), clock_(clock) {}
+                                             const vidq::clock& clock, std::optional<net::proxy_settings> proxy)
+    : account_(std::move(account)),
+      credential_(make_credential(account_, std::move(key))),
+      proxy_(std::move(proxy)),
+      http_(http),
+      clock_(clock) {}
 
 classify_context https_provider_client::context_now() const {
   classify_context ctx;
@@ -86,17 +104,15 @@ classify_context https_provider_client::context_now() const {
 // The provider may echo the credential (some 401 bodies do): it must not reach a verdict, a
 // stored error_message or a log line. The registered list covers every loaded key; the
 // account's own key is replaced even when it is too short for the global list.
-std::string https_provider_client::scrub(std::string text) const {
-  replace_all(text, key_.expose(), "[REDACTED]");
-  return log::redact(std::move(text));
-}
+std::string https_provider_client::scrub(std::string text) const { return credential_.scrub(std::move(text)); }
 
 boost::asio::awaitable<transport_outcome> https_provider_client::exchange(const http_request& req) {
   // A named request (GCC 12: no aggregate temporaries inside co_await, docs/HTTP_CLIENT.md).
   net::http_request out(join_url(account_.base_url, req.path),
                         req.method == "POST" ? net::http::verb::post : net::http::verb::get, req.body);
   out.headers = req.headers;
-  out.headers.emplace_back("Authorization", "Bearer " + key_.expose());
+  out.headers.emplace_back("Authorization", credential_.authorization(clock_.now()));
+  out.options.proxy = proxy_;
   const auto started = std::chrono::steady_clock::now();
   const auto reply = co_await http_.request(std::move(out));
   transport_outcome outcome = to_outcome(reply);

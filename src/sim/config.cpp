@@ -122,6 +122,7 @@ bool read_root(const toml::table& root, sim_config& cfg, std::string* why) {
   if (!r.get("listen", cfg.listen, why) || !r.get("time_scale", cfg.time_scale, why) ||
       !r.get("seed", cfg.seed, why) || !r.get("max_prompt_chars", cfg.max_prompt_chars, why) ||
       !r.get("url_ttl_s", url_ttl_s, why) || !r.get("accept_bare_key", cfg.accept_bare_key, why) ||
+      !r.get("accept_jwt", cfg.accept_jwt, why) ||
       !r.get("reject_duplicate_request_id", cfg.reject_duplicate_request_id, why))
     return false;
   cfg.url_ttl_ms = static_cast<millis>(url_ttl_s * 1000.0);
@@ -253,6 +254,8 @@ sim_config default_sim_config() {
       {"sim-key-v3-3333333333333333", "v3", 20, std::nullopt},
       {"sim-key-poor-444444444444444", "poor", 5, cny(2.0)},
       {"sim-key-bulk-555555555555555", "bulk", 5000, std::nullopt},
+      // An "id.secret" key for the SDK's JWT auth (docs/SIMULATOR.md).
+      {"sim-jwt-id.sim-jwt-secret-66666666", "jwt", 5, std::nullopt},
   };
   // API.md §12 medians and p90s, in seconds. The viduq1 rows have no evidence at all; they
   // borrow vidu2-reference's figures.

@@ -1,6 +1,7 @@
 #include "vidq/sim/simulator.hpp"
 
 #include "counters.hpp"
+#include "vidq/sim/jwt_auth.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -133,6 +134,30 @@ std::optional<std::size_t> simulator::authenticate(const request& req, dialect v
     return std::nullopt;
   }
   while (!credential.empty() && credential.front() == ' ') credential.remove_prefix(1);
+  if (config_.accept_jwt) {
+    // A key configured as "id.secret" also takes the SDK's token signed with it (API.md §6).
+    const auto secret_of = [&](std::string_view id) -> std::optional<std::string> {
+      for (const auto& k : config_.keys) {
+        const auto dot = k.key.find('.');
+        if (dot != std::string::npos && std::string_view(k.key).substr(0, dot) == id) return k.key.substr(dot + 1);
+      }
+      return std::nullopt;
+    };
+    const jwt_check check = verify_jwt(credential, secret_of, clock_.now());
+    switch (check.verdict) {
+      case jwt_verdict::not_a_jwt: break;
+      case jwt_verdict::valid: {
+        const auto full = check.key_id + "." + *secret_of(check.key_id);
+        auto key = book_.find_key(full);
+        if (!key) err = error(via, 401, "1000", "authentication failed");
+        return key;
+      }
+      case jwt_verdict::expired: err = error(via, 401, "1003", "token expired"); return std::nullopt;
+      case jwt_verdict::bad_signature: err = error(via, 401, "1004", "token verification failed"); return std::nullopt;
+      case jwt_verdict::malformed: err = error(via, 401, "1002", "invalid token"); return std::nullopt;
+      case jwt_verdict::unknown_key: err = error(via, 401, "1000", "authentication failed"); return std::nullopt;
+    }
+  }
   auto key = book_.find_key(credential);
   if (!key) err = error(via, 401, "1000", "authentication failed");
   return key;

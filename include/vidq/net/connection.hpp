@@ -7,6 +7,7 @@
 #include "vidq/core/error.hpp"
 #include "vidq/net/errors.hpp"
 #include "vidq/net/options.hpp"
+#include "vidq/net/proxy.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -21,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +39,9 @@ struct origin {
   std::string host_header() const;   // host, with ":port" only when not the default
 };
 
+// The pool key of a connection to `o`, direct (`via` null) or through a proxy.
+std::string pool_key(const origin& o, const proxy_endpoint* via);
+
 // An absolute URL split into where to connect and what to ask for.
 struct parsed_url {
   net::origin origin;
@@ -51,16 +56,22 @@ class connection {
  public:
   using stream_type = boost::beast::ssl_stream<boost::beast::tcp_stream>;
 
-  connection(boost::asio::any_io_executor ex, boost::asio::ssl::context& tls, net::origin o);
+  // `via`: reach the origin through this HTTP CONNECT proxy (proxy.hpp); nullopt: direct.
+  connection(boost::asio::any_io_executor ex, boost::asio::ssl::context& tls, net::origin o,
+             std::optional<proxy_endpoint> via = std::nullopt);
   connection(const connection&) = delete;
   connection& operator=(const connection&) = delete;
   ~connection();  // closes the socket at once (no TLS close_notify; see HTTP_CLIENT.md)
 
   // Resolve (resolve_overrides, IP literal, or DNS), connect, and for https the handshake.
+  // Through a proxy: resolve and connect to the proxy, then CONNECT origin within the
+  // connect deadline (failures: step::connect, net_errc::proxy_* with the proxy's status in
+  // `*proxy_status`), then the handshake with the origin inside the tunnel.
   // Returns {} or {error (normalized), failed step}. On cancellation: operation_aborted with
   // the step that was running. The connection is unusable after an error.
   boost::asio::awaitable<std::pair<error_code, step>> open(const timeouts& t,
-                                                            const client_options& options);
+                                                            const client_options& options,
+                                                            unsigned* proxy_status = nullptr);
 
   // Writes the whole message within `limit`. An error means it was not completely written.
   boost::asio::awaitable<error_code> write(http::request<http::string_body>& msg,
@@ -82,13 +93,22 @@ class connection {
   bool clean() const noexcept { return buffer_.size() == 0; }
 
   const net::origin& origin() const noexcept { return origin_; }
+  const std::optional<proxy_endpoint>& via() const noexcept { return via_; }
+  // The pool key: the origin, and the proxy (with its credentials' discriminator) if any, so
+  // a tunnel is reused only for the same origin through the same proxy as the same user.
+  std::string pool_key() const;
   std::uint64_t exchanges() const noexcept { return exchanges_; }
   void count_exchange() noexcept { ++exchanges_; }
 
  private:
   boost::beast::tcp_stream& lowest() { return stream_.next_layer(); }
 
+  // CONNECT origin_ on the freshly connected socket; errors as open() describes.
+  boost::asio::awaitable<error_code> tunnel(const timeouts& t, const client_options& options,
+                                            unsigned* proxy_status);
+
   net::origin origin_;
+  std::optional<proxy_endpoint> via_;
   stream_type stream_;
   boost::beast::flat_buffer buffer_;  // bytes read past the current message
   std::uint64_t exchanges_ = 0;       // completed request/response pairs

@@ -26,6 +26,7 @@ struct download_options {
   // file may take as long as it needs while bytes keep arriving.
   std::optional<timeouts> deadlines;
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
+  std::optional<proxy_settings> proxy;  // replaces the client's options().proxy; every hop
 };
 
 struct download_result {

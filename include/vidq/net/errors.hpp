@@ -24,6 +24,12 @@ enum class net_errc {
   body_too_large,      // a response body exceeded its limit (API max_body, download max_bytes)
   truncated,           // the body ended before its declared end (EOF, no close_notify, short)
   http_status,         // download: the final response was not 200 (see request_error::status)
+  // A CONNECT proxy (proxy.hpp). All fail at step::connect, delivery::not_sent: the request
+  // never left for the provider, so the daemon treats them like an unreachable endpoint.
+  bad_proxy_url,        // HTTPS_PROXY or [[accounts]] proxy is not http://host[:port]
+  proxy_auth_required,  // the proxy answered CONNECT with 407 (credentials missing or wrong)
+  proxy_refused,        // the proxy answered CONNECT with another non-2xx (403, 502 ...)
+  proxy_protocol,       // the proxy's reply to CONNECT was not an HTTP response head
 };
 
 const boost::system::error_category& net_category() noexcept;
@@ -54,7 +60,11 @@ struct request_error {
   bool reused_connection = false;       // the failed exchange ran on a pooled connection
   std::string detail;                   // short server text for http_status (≤ 512 bytes);
                                         // may contain anything the server sent
-  std::string message() const;          // "read_header: timed out (maybe_delivered)"
+  std::string proxy;                    // "http://host:port" when the connection went through
+                                        // a proxy (never its credentials), else empty
+  std::string message() const;          // "read_header: timed out (maybe_delivered)",
+                                        // "connect: proxy refused the tunnel (status 403)
+                                        // (not_sent) via proxy http://p:3128"
 };
 
 template <class T>

@@ -62,6 +62,7 @@ struct http_response {
 struct client_stats {
   std::uint64_t connections_opened = 0;  // successful connects (TLS handshakes included)
   std::uint64_t tls_handshakes = 0;
+  std::uint64_t tunnels_opened = 0;      // connections through a CONNECT proxy
   std::uint64_t requests = 0;            // exchanges started
   std::uint64_t reused = 0;              // ... on a pooled connection
   std::uint64_t stale_discarded = 0;     // pooled connections found closed/unclean at reuse
@@ -97,10 +98,13 @@ class https_client {
   boost::asio::awaitable<net_result<http_response>> request(http_request req);
 
   // A connection to `o`: pooled (if `allow_reuse` and one idle at most `max_idle` is still
-  // silent) or newly opened. Errors: resolve/connect/handshake, delivery not_sent. For
+  // silent) or newly opened, through the proxy `proxies` routes `o` to (null: the client's
+  // options().proxy). Errors: resolve/connect/handshake, delivery not_sent; a proxy that
+  // refuses the tunnel is step connect, net_errc::proxy_*, `status` the proxy's. For
   // download(); request() uses it too. Cancellation: operation_aborted, nothing pooled.
   boost::asio::awaitable<net_result<std::unique_ptr<connection>>> acquire(
-      const origin& o, bool allow_reuse, milliseconds max_idle, const timeouts& t);
+      const origin& o, bool allow_reuse, milliseconds max_idle, const timeouts& t,
+      const proxy_settings* proxies = nullptr);
   // Returns a connection after a complete exchange. Pooled only when `keep_alive` (the
   // response allowed it), the read buffer is clean, and the limits have room.
   void release(std::unique_ptr<connection> c, bool keep_alive,

@@ -2,6 +2,8 @@
 // Configuration of the HTTPS transport. Plain structs with production defaults; the daemon
 // fills them from the config file, tests shrink the timeouts to a few hundred milliseconds.
 
+#include "vidq/net/proxy.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -49,13 +51,18 @@ struct client_options {
   std::string user_agent = "vidq";
   // host -> IP literal, consulted before DNS (like curl --resolve). SNI and certificate
   // verification still use the URL's host. For tests and operators pinning an address.
+  // Also applied to a proxy's host name; with a proxy, the origin's name is the proxy's to resolve.
   std::map<std::string, std::string, std::less<>> resolve_overrides;
+  // The CONNECT proxy for every request that does not name its own (request_options::proxy,
+  // download_options::proxy). Default: direct. The daemon fills it from HTTPS_PROXY/NO_PROXY.
+  proxy_settings proxy;
 };
 
 struct request_options {
   std::optional<timeouts> deadlines{};    // replaces client_options::deadlines for this call
   std::optional<std::size_t> max_body{};  // replaces client_options::max_response_body
   bool fresh_connection = false;          // never reuse a pooled connection for this call
+  std::optional<proxy_settings> proxy{};  // replaces client_options::proxy (an account's own)
 };
 
 }  // namespace vidq::net

@@ -23,6 +23,7 @@ class config_error : public std::runtime_error {
 
 enum class provider_kind { bigmodel, zai, geekai };
 enum class ambiguous_submit_policy { fail, resubmit };
+enum class auth_kind { bearer, jwt };  // API key as the Bearer token, or the SDK's HS256 JWT
 
 struct account_config {
   std::string name = "default";
@@ -38,6 +39,13 @@ struct account_config {
   std::vector<std::string> models;
   int cap() const;  // max_in_flight, else the tier's 5/10/15/20, else V0's 5
   bool serves(std::string_view model) const;
+
+  // Proxies and token auth (docs/OPERATIONS.md "Proxies and token auth").
+  std::optional<std::string> proxy;  // absent: HTTPS_PROXY/NO_PROXY; "": direct (normalized
+                                     // from "none"); else "http://host:port" (no credentials)
+  std::string proxy_auth_env;        // variable holding the proxy's "user:password"
+  std::string proxy_auth_file;       // file holding it (resolved like api_key_file)
+  auth_kind auth = auth_kind::bearer;
 };
 
 struct polling_config {
@@ -101,6 +109,7 @@ config default_config();
 config load_config(const std::string& path);
 
 std::string_view to_string(provider_kind kind) noexcept;
+std::string_view to_string(auth_kind kind) noexcept;
 std::string default_base_url(provider_kind kind);
 
 }  // namespace vidq::ops

@@ -11,6 +11,7 @@
 #include "vidq/net/options.hpp"
 #include "vidq/ops/config.hpp"
 #include "vidq/ops/secrets.hpp"
+#include "vidq/provider/account_transport.hpp"
 #include "vidq/provider/dialect.hpp"
 #include "vidq/provider/error_class.hpp"
 #include "vidq/provider/job_spec.hpp"
@@ -65,8 +66,10 @@ class provider_client {
 // `detail` is the transport's message.
 transport_outcome to_outcome(const net::net_result<net::http_response>& r);
 
-// Client options for the shared https_client from the config: [tls] ca_file, and the
-// User-Agent "vidq/<version>". Deadlines and pool limits keep the transport's defaults.
+// Client options for the shared https_client from the config: [tls] ca_file, the
+// User-Agent "vidq/<version>", and the proxy of HTTPS_PROXY/NO_PROXY (what downloads of
+// result files use; a malformed HTTPS_PROXY is left out here and refused by
+// https_provider_client::create). Deadlines and pool limits keep the transport's defaults.
 net::client_options provider_client_options(const ops::config& cfg);
 
 // "https://host/api/paas/v4" + "/videos/generations", tolerating a trailing '/' on the base.
@@ -76,15 +79,18 @@ std::string join_url(std::string_view base_url, std::string_view path);
 // reply arrives, for Retry-After and pause resume times); both must outlive it.
 class https_provider_client final : public provider_client {
  public:
-  // Loads the account's key once (load_secret registers it for log redaction). Errors:
-  // errc::config_error with `why` naming the key source, never the value.
+  // Loads the account's key once (load_secret registers it for log redaction), and decides
+  // its proxy (account_proxy_settings over HTTPS_PROXY/NO_PROXY). Errors: errc::config_error
+  // with `why` naming the key source or the bad setting, never a value.
   static result<std::unique_ptr<https_provider_client>> create(const ops::account_config& account,
                                                                net::https_client& http, const vidq::clock& clock,
                                                                std::string& why);
   // `key` should come from load_secret (registered for log redaction); this client scrubs
-  // its own key from everything it returns either way.
+  // its own key (and JWT) from everything it returns either way. `proxy`: this account's
+  // proxy settings; nullopt uses the https_client's. Throws std::invalid_argument for
+  // auth = jwt with a key that is not id.secret (create() reports that as a config error).
   https_provider_client(ops::account_config account, ops::secret key, net::https_client& http,
-                        const vidq::clock& clock);
+                        const vidq::clock& clock, std::optional<net::proxy_settings> proxy = std::nullopt);
 
   boost::asio::awaitable<submit_result> submit(const job_spec& spec, std::string_view request_id) override;
   boost::asio::awaitable<poll_result> poll(std::string_view task_id, const poll_context& ctx) override;
@@ -101,7 +107,8 @@ class https_provider_client final : public provider_client {
   std::string scrub(std::string text) const;
 
   ops::account_config account_;
-  ops::secret key_;
+  account_credential credential_;
+  std::optional<net::proxy_settings> proxy_;
   net::https_client& http_;
   const vidq::clock& clock_;
   image_reader read_image_ = read_image_file;

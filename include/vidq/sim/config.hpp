@@ -19,7 +19,7 @@ namespace vidq::sim {
 using money = std::int64_t;  // micro-CNY: prices like 1.25 CNY stay exact
 
 struct key_config {
-  std::string key;               // the Bearer credential
+  std::string key;               // the Bearer credential; "id.secret" also signs JWTs
   std::string name;              // label used in stats and logs (never the key itself)
   int cap = 5;                   // concurrent tasks per model (tier V0..V3 = 5/10/15/20)
   std::optional<money> balance;  // absent: unlimited
@@ -83,6 +83,7 @@ struct sim_config {
   geekai_options geekai;
   server_limits limits;
   bool accept_bare_key = true;               // "Authorization: <key>" without "Bearer "
+  bool accept_jwt = true;                    // "id.secret" keys also take the SDK's HS256 JWT
   bool reject_duplicate_request_id = false;  // true: 400 code 1231 on a reused request_id
 };
 
