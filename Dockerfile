@@ -58,6 +58,10 @@ tier = "V0"
 [status]
 listen = "0.0.0.0:8788"
 token_env = "VIDQ_STATUS_TOKEN"
+# Off loopback, every endpoint but /healthz needs the token, and the Host header must be a
+# loopback name (a port published on the host's 127.0.0.1) or one listed here.
+allowed_hosts = []
+public_read = false
 EOF
 COPY config/vidq.example.toml /etc/vidq/vidq.toml.example
 
