@@ -8,6 +8,7 @@
 #include "vidq/daemon/scheduler.hpp"
 #include "vidq/engine/fetch.hpp"
 #include "vidq/net/https_client.hpp"
+#include "vidq/ops/config_reload.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/metrics.hpp"
 #include "vidq/ops/sd_notify.hpp"
@@ -20,8 +21,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 
 namespace vidq::cli {
@@ -52,12 +58,27 @@ std::optional<daemon::client_map> make_clients(const ops::config& cfg, net::http
   return clients;
 }
 
+// The process holds API keys in memory: a core dump (or a ptrace attach by another process of
+// the same user) would copy them out. VIDQ_ALLOW_CORE_DUMPS=1 keeps dumps for debugging
+// (docs/DAEMON.md "Core dumps").
+void protect_memory() {
+  if (const char* allow = std::getenv("VIDQ_ALLOW_CORE_DUMPS"); allow && std::string_view(allow) == "1") {
+    log::warn("core_dumps_allowed", {{"reason", "VIDQ_ALLOW_CORE_DUMPS=1: a core dump would contain the API keys"}});
+    return;
+  }
+  const rlimit none{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &none) != 0 || ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+    log::warn("core_dumps_not_disabled", {{"errno", errno}});
+  }
+}
+
 void apply_log_level(const ops::config& cfg) {
   log::level lvl = log::level::info;
   if (log::parse_level(cfg.log_level, lvl)) log::set_min_level(lvl);
 }
 
 int run_daemon(context& ctx, const run_options& opt) {
+  protect_memory();
   auto s = open_session(ctx, db_access::create);
   if (!s) return ctx.exit_code;
   apply_log_level(s->config);
@@ -131,16 +152,27 @@ int run_daemon(context& ctx, const run_options& opt) {
           ops::notify_reloading();
           auto fresh = load_config_or_report(ctx);
           ctx.exit_code = exit_ok;  // a bad reload keeps the running config; it is not the exit status
-          std::string reason = "see stderr";
-          auto fresh_clients = fresh ? make_clients(*fresh, **http, s->clock, reason) : std::nullopt;
-          if (!fresh || !fresh_clients) {
+          std::string reason = fresh ? std::string() : "the config does not load (see stderr)";
+          if (fresh) reason = ops::reload_refusal(s->config, *fresh, ops::declares_accounts(fresh->source));
+          std::optional<ops::secret> fresh_token;
+          if (reason.empty() && status_srv) {  // a token that no longer loads keeps the old one
+            std::string token_why;
+            auto t = status::load_status_token(fresh->status, token_why);
+            if (t) {
+              fresh_token = std::move(*t);
+            } else {
+              reason = token_why;
+            }
+          }
+          auto fresh_clients = reason.empty() ? make_clients(*fresh, **http, s->clock, reason) : std::nullopt;
+          if (!fresh_clients) {
             log::error("config_reload_failed", {{"reason", reason}});
             ops::notify_ready();
             continue;
           }
-          fresh->database_path = s->config.database_path;  // the DB cannot change under a running daemon
-          fresh->status.listen = s->config.status.listen;  // nor the bound status address
           apply_log_level(*fresh);
+          fetcher.set_output_dir(fresh->output_dir);  // /files reads s->config: both move together
+          if (status_srv) status_srv->set_token(std::move(fresh_token));
           s->config = *fresh;
           sched.reload(std::move(*fresh), std::move(*fresh_clients));
           ops::notify_ready();

@@ -4,11 +4,21 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <set>
 
 namespace vidq::ops {
 namespace {
+
+constexpr double max_cny = 1e9;  // milli-CNY must fit an int64 with room for sums
+
+// 0.1, 60, 1e+09: the shortest spelling, for messages.
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
 
 // Walks one TOML table, remembers which keys were read, and rejects the rest so that a typo
 // in a key is an error instead of a silently ignored setting.
@@ -27,7 +37,11 @@ class table_reader {
     const toml::node* node = table_.get(key);
     if (!node) return std::nullopt;
     if constexpr (std::is_same_v<T, double>) {
-      if (auto v = node->value<double>()) return *v;  // accepts integers too
+      if (auto v = node->value<double>()) {  // accepts integers too
+        // TOML spells inf and nan; no setting means either, and both break the arithmetic.
+        if (!std::isfinite(*v)) fail(key, "must be a finite number");
+        return *v;
+      }
       fail(key, "must be a number");
     } else if constexpr (std::is_same_v<T, std::int64_t>) {
       if (auto v = node->as_integer()) return v->get();
@@ -44,21 +58,23 @@ class table_reader {
   void read(std::string_view key, std::string& out) {
     if (auto v = get<std::string>(key)) out = *v;
   }
-  void read_seconds(std::string_view key, millis& out, double min_seconds) {
+  void read_seconds(std::string_view key, millis& out, double min_seconds, double max_seconds) {
     if (auto v = get<double>(key)) {
-      if (!(*v >= min_seconds)) fail(key, "must be >= " + std::to_string(min_seconds) + " seconds");
+      if (!(*v >= min_seconds && *v <= max_seconds)) {
+        fail(key, "must be between " + number(min_seconds) + " and " + number(max_seconds) + " seconds");
+      }
       out = static_cast<millis>(std::llround(*v * 1000.0));
     }
   }
-  void read_positive(std::string_view key, double& out) {
+  void read_positive(std::string_view key, double& out, double max) {
     if (auto v = get<double>(key)) {
-      if (!(*v > 0)) fail(key, "must be > 0");
+      if (!(*v > 0 && *v <= max)) fail(key, "must be > 0 and <= " + number(max));
       out = *v;
     }
   }
   void read_cny(std::string_view key, std::optional<std::int64_t>& out) {
     if (auto v = get<double>(key)) {
-      if (!(*v >= 0)) fail(key, "must be >= 0 (CNY)");
+      if (!(*v >= 0 && *v <= max_cny)) fail(key, "must be between 0 and " + number(max_cny) + " (CNY)");
       out = static_cast<std::int64_t>(std::llround(*v * 1000.0));
     }
   }
@@ -178,18 +194,18 @@ account_config read_account(const toml::table& table, const std::string& file, s
 }
 
 void read_polling(table_reader& r, polling_config& p) {
-  r.read_positive("growth", p.growth);
+  r.read_positive("growth", p.growth, 10);
   if (p.growth < 1.0) r.fail("growth", "must be >= 1");
-  r.read_seconds("max_interval_seconds", p.max_interval, 1);
-  r.read_seconds("min_interval_seconds", p.min_interval, 0.1);
+  r.read_seconds("max_interval_seconds", p.max_interval, 1, 86'400);
+  r.read_seconds("min_interval_seconds", p.min_interval, 0.1, 3'600);
   if (auto j = r.get<double>("jitter")) {
-    if (*j < 0 || *j >= 1) r.fail("jitter", "must be in [0, 1)");
+    if (!(*j >= 0 && *j < 1)) r.fail("jitter", "must be in [0, 1)");
     p.jitter = *j;
   }
-  r.read_seconds("deadline_min_seconds", p.deadline_min, 1);
-  r.read_positive("deadline_factor", p.deadline_factor);
-  r.read_positive("requests_per_second", p.requests_per_second);
-  r.read_positive("duration_scale", p.duration_scale);
+  r.read_seconds("deadline_min_seconds", p.deadline_min, 1, 7 * 86'400);
+  r.read_positive("deadline_factor", p.deadline_factor, 1'000);
+  r.read_positive("requests_per_second", p.requests_per_second, 10'000);
+  r.read_positive("duration_scale", p.duration_scale, 1'000);
   if (auto h = r.get<bool>("hurry_when_queued")) p.hurry_when_queued = *h;
   r.reject_unknown();
 }
@@ -199,8 +215,8 @@ void read_retry(table_reader& r, retry_config& c) {
     if (*n < 1 || *n > 100) r.fail("max_attempts", "must be between 1 and 100");
     c.max_attempts = static_cast<int>(*n);
   }
-  r.read_seconds("base_delay_seconds", c.base_delay, 0.01);
-  r.read_seconds("max_delay_seconds", c.max_delay, 0.01);
+  r.read_seconds("base_delay_seconds", c.base_delay, 0.01, 86'400);
+  r.read_seconds("max_delay_seconds", c.max_delay, 0.01, 7 * 86'400);
   if (auto p = r.get<std::string>("on_ambiguous_submit")) {
     if (*p == "fail") {
       c.on_ambiguous_submit = ambiguous_submit_policy::fail;
@@ -336,6 +352,21 @@ config load_config(const std::string& path) {
     r.read("token_file", c.status.token_file);
     r.read("token_credential", c.status.token_credential);
     c.status.token_file = resolve(base, c.status.token_file);
+    if (auto b = r.get<bool>("public_read")) c.status.public_read = *b;
+    r.allow("allowed_hosts");
+    if (const toml::node* hosts = t->get("allowed_hosts")) {
+      const auto* array = hosts->as_array();
+      if (!array) r.fail("allowed_hosts", "must be an array of host names");
+      for (const auto& item : *array) {
+        const auto* name = item.as_string();
+        // A colon is only part of a bare IPv6 address; "name:port" would never match.
+        const bool ok = name && !name->get().empty() && name->get().find_first_of("/ []") == std::string::npos &&
+                        (name->get().find(':') == std::string::npos || name->get().find("::") != std::string::npos ||
+                         std::count(name->get().begin(), name->get().end(), ':') >= 2);
+        if (!ok) r.fail("allowed_hosts", "entries must be host names or addresses, without a port or brackets");
+        c.status.allowed_hosts.push_back(name->get());
+      }
+    }
     r.reject_unknown();
   }
   if (const auto* t = top.subtable("retention")) {

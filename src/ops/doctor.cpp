@@ -1,6 +1,7 @@
 #include "vidq/ops/doctor.hpp"
 
 #include "doctor_checks.hpp"
+#include "vidq/status/server.hpp"
 #include "vidq/store/migrations.hpp"
 
 #include <unistd.h>
@@ -89,6 +90,25 @@ void check_journal(state& s) {
 
 }  // namespace
 
+// [status] listen, parsed the way `vidq run` binds it: "::1" passes a glance but not start().
+void check_status_listen(state& s) {
+  const auto& st = s.cfg->status;
+  if (st.listen.empty()) return s.add("status listen", check_level::ok, "off ([status] listen is empty)");
+  const auto where = status::parse_listen(st.listen);
+  if (!where) {
+    return s.add("status listen", check_level::fail,
+                 "'" + st.listen + "' is not HOST:PORT (an IPv4 address, [IPv6] in brackets, or localhost; e.g. "
+                 "127.0.0.1:8788 or [::1]:8788)");
+  }
+  if (status::is_loopback(where->address())) return s.add("status listen", check_level::ok, st.listen);
+  const bool token = !st.token_env.empty() || !st.token_file.empty() || !st.token_credential.empty();
+  s.add("status listen", check_level::warn,
+        st.listen + " is off loopback: " +
+            (st.public_read ? std::string("reads are public ([status] public_read = true)")
+             : token        ? std::string("every endpoint but /healthz needs the token")
+                            : std::string("no token is configured, so only /healthz answers")));
+}
+
 void check_config(state& s) {
   if (s.options.config_path.empty()) {
     s.cfg = default_config();
@@ -103,6 +123,7 @@ void check_config(state& s) {
           s.options.config_path + " (" + std::to_string(s.cfg->accounts.size()) + " account(s))");
   }
   if (!s.options.database_override.empty()) s.cfg->database_path = s.options.database_override;
+  check_status_listen(s);
 }
 
 void check_database(state& s) {

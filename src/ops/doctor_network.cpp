@@ -45,10 +45,13 @@ bool mentions_missing_task(std::string_view message) {
 }
 
 // "HTTP 404, code 1214: task not found: vidq-doctor-…", shortened for one line.
-std::string describe(int status, const std::optional<provider::provider_error>& pe) {
+// Scrubbed before the cut, on the decoded message: a key echoed JSON-escaped only appears
+// once decoded, and cutting first could leave half of it where no scrub matches.
+std::string describe(int status, const std::optional<provider::provider_error>& pe,
+                     const std::function<std::string(std::string)>& scrub) {
   std::string text = "HTTP " + std::to_string(status);
-  if (pe && !pe->code.empty()) text += ", code " + pe->code;
-  if (pe && !pe->message.empty()) text += ": " + pe->message.substr(0, 160);
+  if (pe && !pe->code.empty()) text += ", code " + scrub(pe->code);
+  if (pe && !pe->message.empty()) text += ": " + scrub(pe->message).substr(0, 160);
   return text;
 }
 
@@ -126,7 +129,7 @@ check_line interpret_probe(std::string name, const net::net_result<net::http_res
   const int status = static_cast<int>(reply->status);
   const auto pe = provider::parse_error_body(scrub(reply->body));
   const auto code = business_code(pe);
-  const std::string text = describe(status, pe);
+  const std::string text = describe(status, pe, scrub);
   auto line = [&](check_level level, std::string detail) { return check_line{name, level, scrub(std::move(detail))}; };
 
   if (status == 401 || (code && *code >= 1000 && *code <= 1005)) return line(fail, "key rejected (" + text + ")");
@@ -187,6 +190,9 @@ void check_accounts(state& s) {
                                : !account.api_key_file.empty() ? "file " + account.api_key_file
                                                                : "systemd credential " + account.api_key_credential;
       s.add(prefix + " key", check_level::ok, "loaded from " + from);
+    }
+    if (auto warning = key_file_permission_warning(account.api_key_file); !warning.empty()) {
+      s.add(prefix + " key file", check_level::warn, warning);
     }
     for (const auto& p : pauses) {
       if (p.account != account.name || (p.until && *p.until <= now)) continue;

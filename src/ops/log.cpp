@@ -58,6 +58,23 @@ std::string redact_locked(std::string text, const std::vector<std::string>& secr
   return text;
 }
 
+// Redacts every string inside `v` (keys too) before it is serialized: serializing escapes a
+// quote or a backslash in a secret, and the escaped form no longer matches the registered one.
+void redact_value(boost::json::value& v, const std::vector<std::string>& secrets) {
+  if (auto* str = v.if_string()) {
+    if (!secrets.empty()) *str = redact_locked(std::string(str->data(), str->size()), secrets);
+  } else if (auto* obj = v.if_object()) {
+    boost::json::object clean;
+    for (auto& field : *obj) {
+      redact_value(field.value(), secrets);
+      clean[redact_locked(std::string(field.key().data(), field.key().size()), secrets)] = std::move(field.value());
+    }
+    *obj = std::move(clean);
+  } else if (auto* arr = v.if_array()) {
+    for (auto& item : *arr) redact_value(item, secrets);
+  }
+}
+
 }  // namespace
 
 void set_min_level(level lvl) { min_level = lvl; }
@@ -102,7 +119,10 @@ void write(level lvl, std::string_view event, boost::json::object fields) {
     for (auto& field : fields) line[field.key()] = std::move(field.value());
     auto& s = global();
     std::lock_guard lock(s.mutex);
-    std::string text = redact_locked(boost::json::serialize(line), s.secrets);
+    boost::json::value whole(std::move(line));
+    redact_value(whole, s.secrets);
+    // And the line as written, for a secret split across fields or named by `event`.
+    std::string text = redact_locked(boost::json::serialize(whole), s.secrets);
     if (s.sink) {
       s.sink(text, s.sink_user);
     } else {

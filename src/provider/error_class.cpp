@@ -1,5 +1,7 @@
 #include "vidq/provider/error_class.hpp"
 
+#include "vidq/ops/log.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -18,7 +20,10 @@ constexpr millis cst_offset = 8 * hour_ms;  // China Standard Time, no DST
 constexpr std::size_t max_message_chars = 300;
 
 // Provider messages end up in error_message and logs: keep them short and single-line.
-std::string tidy(std::string_view text) {
+// Redacted first, on the decoded text: a key the body echoed JSON-escaped ("\u0073k-…")
+// only appears once decoded, and cutting it first would keep half of it out of reach.
+std::string tidy(std::string_view raw) {
+  const std::string text = log::redact(std::string(raw));
   std::string out;
   for (char c : text) {
     if (out.size() >= max_message_chars) {

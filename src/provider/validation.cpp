@@ -7,6 +7,7 @@
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 
 namespace vidq::provider {
@@ -26,6 +27,20 @@ std::string join(std::span<const T> values) {
     }
   }
   return out;
+}
+
+// The first C0/C1 control character or DEL other than newline and tab, in valid UTF-8: a
+// NUL or an escape sequence in a prompt is a damaged input, never a description of a video.
+std::optional<unsigned> first_control_character(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) return c;
+    if (c == 0xc2 && i + 1 < text.size()) {  // U+0080..U+009F are 0xC2 0x80..0x9F
+      const auto next = static_cast<unsigned char>(text[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) return next;
+    }
+  }
+  return std::nullopt;
 }
 
 std::optional<invalid_field> bad(std::string field, std::string reason) {
@@ -184,6 +199,12 @@ std::optional<invalid_field> validate(const job_spec& spec, const validation_opt
 
   const auto prompt_length = utf8_length(spec.prompt);
   if (!prompt_length) return bad("prompt", "is not valid UTF-8");
+  if (auto control = first_control_character(spec.prompt)) {
+    char code[16];
+    std::snprintf(code, sizeof code, "U+%04X", *control);
+    return bad("prompt", std::string("contains the control character ") + code +
+                             "; only newline and tab are allowed");
+  }
   if (*prompt_length > max_prompt_chars) {
     return bad("prompt", "is " + std::to_string(*prompt_length) + " characters; the limit is " +
                              std::to_string(max_prompt_chars));

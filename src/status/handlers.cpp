@@ -28,20 +28,20 @@ bool iequals(std::string_view a, std::string_view b) {
          });
 }
 
-// Host names a loopback address (with or without a port).
-bool loopback_host(std::string_view host) {
-  std::string_view name = host;
-  if (!name.empty() && name.front() == '[') {
-    const auto close = name.find(']');
-    if (close == std::string_view::npos) return false;
-    name = name.substr(1, close - 1);
-  } else if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
-    name = name.substr(0, colon);
+// The name part of a Host header: "[::1]:80" -> "::1", "a.example:80" -> "a.example".
+std::optional<std::string_view> host_name(std::string_view host) {
+  if (!host.empty() && host.front() == '[') {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    const std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && rest.front() != ':') return std::nullopt;
+    return host.substr(1, close - 1);
   }
-  if (iequals(name, "localhost")) return true;
-  boost::system::error_code ec;
-  const auto addr = boost::asio::ip::make_address(std::string(name), ec);
-  return !ec && addr.is_loopback();
+  if (const auto colon = host.find(':'); colon != std::string_view::npos) {
+    if (host.find(':', colon + 1) != std::string_view::npos) return std::nullopt;  // bare v6 is not a Host
+    return host.substr(0, colon);
+  }
+  return host;
 }
 
 std::optional<std::string_view> bearer(std::string_view authorization) {
@@ -53,6 +53,42 @@ std::optional<std::string_view> bearer(std::string_view authorization) {
 }
 
 }  // namespace
+
+bool is_loopback(const boost::asio::ip::address& addr) noexcept {
+  if (addr.is_v6() && addr.to_v6().is_v4_mapped()) {
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, addr.to_v6()).is_loopback();
+  }
+  return addr.is_loopback();
+}
+
+access_policy make_access_policy(const boost::asio::ip::address& bound, const ops::status_config& cfg) {
+  access_policy p;
+  if (!bound.is_unspecified()) p.allowed_hosts.push_back(bound.to_string());  // 0.0.0.0 is no one's name
+  for (const auto& h : cfg.allowed_hosts) {
+    std::string lower = h;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    p.allowed_hosts.push_back(std::move(lower));
+  }
+  p.token_for_reads = !is_loopback(bound) && !cfg.public_read;
+  return p;
+}
+
+bool host_allowed(std::string_view host, const access_policy& policy) {
+  const auto name = host_name(host);
+  if (!name || name->empty()) return false;
+  if (iequals(*name, "localhost")) return true;
+  boost::system::error_code ec;
+  const auto addr = boost::asio::ip::make_address(std::string(*name), ec);
+  if (!ec && is_loopback(addr)) return true;
+  for (const auto& allowed : policy.allowed_hosts) {
+    if (iequals(*name, allowed)) return true;
+    // An address allowed in one spelling is allowed in every spelling of it.
+    boost::system::error_code aec;
+    const auto a = boost::asio::ip::make_address(allowed, aec);
+    if (!ec && !aec && a == addr) return true;
+  }
+  return false;
+}
 
 http_reply json_reply(unsigned status, const json::value& body) {
   http_reply r;
@@ -76,8 +112,8 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
   return diff == 0;
 }
 
-handlers::handlers(status_server_deps& deps, bool loopback_only)
-    : deps_(deps), loopback_only_(loopback_only), jobs_(deps.db, deps.clock) {}
+handlers::handlers(status_server_deps& deps, access_policy policy)
+    : deps_(deps), policy_(std::move(policy)), jobs_(deps.db, deps.clock) {}
 
 http_reply handlers::handle(const http_request_view& req) {
   try {
@@ -116,8 +152,10 @@ void handlers::after_mutation() {
 }
 
 http_reply handlers::dispatch(const http_request_view& req) {
-  if (loopback_only_ && !req.host.empty() && !loopback_host(req.host)) {
-    return error_reply(421, "misdirected", "this server answers only to loopback host names");
+  // An absent Host (HTTP/1.0 tools) is no rebinding risk: browsers always send one.
+  if (!req.host.empty() && !host_allowed(req.host, policy_)) {
+    return error_reply(421, "misdirected",
+                       "this server answers only to loopback names, its listen address and [status] allowed_hosts");
   }
   auto target = boost::urls::parse_origin_form(req.target);
   if (!target) return error_reply(400, "bad_target", "the request target is not a valid path");
@@ -134,8 +172,13 @@ http_reply handlers::dispatch(const http_request_view& req) {
     return r;
   }
   const auto& m = std::get<route_match>(routed);
-  if (m.mutating) {
+  if (m.mutating || (policy_.token_for_reads && m.id != route_id::healthz)) {
     if (!deps_.token) {
+      if (!m.mutating) {
+        return error_reply(403, "token_required",
+                           "this server listens off loopback and no [status] token is configured, so only /healthz "
+                           "answers (configure a token, or set [status] public_read = true)");
+      }
       return error_reply(403, "read_only",
                          "no [status] token is configured (token_env, token_file or token_credential), so this "
                          "server accepts no changes");

@@ -5,6 +5,7 @@
 #include "vidq/status/server.hpp"
 
 #include "vidq/ops/log.hpp"
+#include "vidq/status/connection_limits.hpp"
 #include "vidq/status/handlers.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -39,24 +40,7 @@ constexpr std::uint32_t header_limit = 16 * 1024;
 constexpr auto idle_timeout = 60s;     // waiting for the next request on a kept-alive connection
 constexpr auto request_timeout = 10s;  // reading one request once its first byte arrived
 constexpr auto write_timeout = 30s;    // each write (a 64 KiB chunk of a file, or a reply)
-constexpr std::size_t max_sessions = 64;
-
-result<tcp::endpoint> parse_listen(std::string_view text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) return make_error_code(errc::invalid_argument);
-  std::string_view host = text.substr(0, colon);
-  const std::string_view port_text = text.substr(colon + 1);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  unsigned port = 0;
-  const auto [p, pec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || pec != std::errc() || p != port_text.data() + port_text.size() || port > 65535) {
-    return make_error_code(errc::invalid_argument);
-  }
-  boost::system::error_code ec;
-  const auto addr = asio::ip::make_address(std::string(host == "localhost" ? "127.0.0.1" : host), ec);
-  if (ec) return make_error_code(errc::invalid_argument);
-  return tcp::endpoint(addr, static_cast<unsigned short>(port));
-}
+constexpr connection_limits limits{64, 32};  // a dashboard needs a handful; more is a leak or an attack
 
 // Headers every reply carries; the page's CSP allows nothing but this server.
 template <class Message>
@@ -80,6 +64,23 @@ void common_headers(Message& res, const http_reply& rep) {
 
 }  // namespace
 
+result<tcp::endpoint> parse_listen(std::string_view text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return make_error_code(errc::invalid_argument);
+  std::string_view host = text.substr(0, colon);
+  const std::string_view port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned port = 0;
+  const auto [p, pec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (port_text.empty() || pec != std::errc() || p != port_text.data() + port_text.size() || port > 65535) {
+    return make_error_code(errc::invalid_argument);
+  }
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(std::string(host == "localhost" ? "127.0.0.1" : host), ec);
+  if (ec) return make_error_code(errc::invalid_argument);
+  return tcp::endpoint(addr, static_cast<unsigned short>(port));
+}
+
 struct status_server::impl : std::enable_shared_from_this<status_server::impl> {
   impl(asio::any_io_executor ex, status_server_deps d)
       : executor(std::move(ex)), deps(std::move(d)), acceptor(executor) {}
@@ -95,13 +96,20 @@ struct status_server::impl : std::enable_shared_from_this<status_server::impl> {
   struct session_handle {
     asio::cancellation_signal signal;
     tcp::socket* socket = nullptr;
+    std::string peer;
+    bool idle = true;  // waiting for a request's first byte (a new connection too)
+    std::uint64_t idle_since = 0;
+    bool evicted = false;  // closed to make room; its coroutine is unwinding
   };
   std::uint64_t next_session = 0;
+  std::uint64_t idle_clock = 0;  // orders idle periods without reading a clock
   std::unordered_map<std::uint64_t, std::unique_ptr<session_handle>> sessions;
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(tcp::socket socket, std::uint64_t id);
-  asio::awaitable<void> refuse_body(beast::tcp_stream& stream, unsigned version);
+  asio::awaitable<void> refuse(beast::tcp_stream& stream, unsigned version, http_reply rep);
+  bool make_room(const std::string& peer);
+  void set_idle(std::uint64_t id, bool idle);
   asio::awaitable<bool> send(beast::tcp_stream& stream, http_reply& rep, unsigned version, bool keep_alive, bool head);
   asio::awaitable<bool> send_file(beast::tcp_stream& stream, http_reply& rep, unsigned version, bool keep_alive,
                                   bool head);
@@ -118,13 +126,19 @@ asio::awaitable<void> status_server::impl::accept_loop() {
       log::warn("status.accept_failed", {{"error", ec.message()}});
       continue;  // e.g. EMFILE: keep serving the connections we have
     }
-    if (sessions.size() >= max_sessions) {
+    boost::system::error_code pec;
+    const auto remote = socket.remote_endpoint(pec);
+    const std::string peer = pec ? std::string() : remote.address().to_string();
+    if (!make_room(peer)) {
       boost::system::error_code ignored;
-      socket.close(ignored);  // a dashboard needs a handful; more is a leak or an attack
+      socket.close(ignored);  // every connection of this peer (or of all) is busy with a request
+      log::warn("status.connection_refused", {{"peer", peer}, {"open", sessions.size()}});
       continue;
     }
     const std::uint64_t id = next_session++;
     auto handle = std::make_unique<session_handle>();
+    handle->peer = peer;
+    handle->idle_since = idle_clock++;
     auto slot = handle->signal.slot();
     sessions.emplace(id, std::move(handle));
     asio::co_spawn(executor, session(std::move(socket), id),
@@ -138,6 +152,32 @@ asio::awaitable<void> status_server::impl::accept_loop() {
                      }
                    }));
   }
+}
+
+// Applies admit_connection: closes the connection it names. False: refuse the new one.
+bool status_server::impl::make_room(const std::string& peer) {
+  std::vector<connection_view> open;
+  open.reserve(sessions.size());
+  for (const auto& [id, h] : sessions) {
+    if (!h->evicted) open.push_back({id, h->peer, h->idle && h->socket != nullptr, h->idle_since});
+  }
+  const auto decision = admit_connection(open, peer, limits);
+  if (decision.evict) {
+    auto& victim = *sessions.at(*decision.evict);
+    victim.evicted = true;
+    victim.signal.emit(asio::cancellation_type::terminal);
+    boost::system::error_code ignored;
+    if (victim.socket != nullptr) victim.socket->close(ignored);
+    log::debug("status.idle_connection_evicted", {{"peer", victim.peer}});
+  }
+  return decision.accept;
+}
+
+void status_server::impl::set_idle(std::uint64_t id, bool idle) {
+  auto it = sessions.find(id);
+  if (it == sessions.end()) return;
+  it->second->idle = idle;
+  if (idle) it->second->idle_since = idle_clock++;
 }
 
 asio::awaitable<void> status_server::impl::session(tcp::socket socket, std::uint64_t id) {
@@ -162,10 +202,17 @@ asio::awaitable<void> status_server::impl::session(tcp::socket socket, std::uint
     parser.header_limit(header_limit);
     parser.body_limit(body_limit);
     stream.expires_after(first ? request_timeout : idle_timeout);
+    if (!first) set_idle(id, buffer.size() == 0);  // pipelined bytes already wait: not idle
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+    set_idle(id, false);
     const unsigned version = parser.get().version();
     if (hec == http::error::body_limit) {  // Content-Length over the limit: answer before the body comes
-      co_await refuse_body(stream, version);
+      co_await refuse(stream, version, error_reply(413, "too_large", "the body is larger than 1 MiB"));
+      co_return;
+    }
+    if (hec == http::error::header_limit) {
+      co_await refuse(stream, version == 0 ? 11 : version,
+                      error_reply(431, "headers_too_large", "the request's headers are larger than 16 KiB"));
       co_return;
     }
     if (hec) break;  // EOF, idle timeout, reset, garbage: nothing useful to answer
@@ -177,7 +224,7 @@ asio::awaitable<void> status_server::impl::session(tcp::socket socket, std::uint
     stream.expires_after(request_timeout);
     auto [bec, bn] = co_await http::async_read(stream, buffer, parser, use_tuple);
     if (bec == http::error::body_limit) {  // chunked bodies are only caught here
-      co_await refuse_body(stream, version);
+      co_await refuse(stream, version, error_reply(413, "too_large", "the body is larger than 1 MiB"));
       co_return;
     }
     if (bec) break;
@@ -203,12 +250,11 @@ asio::awaitable<void> status_server::impl::session(tcp::socket socket, std::uint
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-// 413, then a lingering close: closing a socket with unread input makes the kernel send a
-// reset, which can destroy the 413 before the client reads it. So stop sending, swallow what
-// the client still sends (bounded in bytes and time), and only then close.
-asio::awaitable<void> status_server::impl::refuse_body(beast::tcp_stream& stream, unsigned version) {
-  http_reply too_big = error_reply(413, "too_large", "the body is larger than 1 MiB");
-  if (!co_await send(stream, too_big, version, false, false)) co_return;
+// 413 or 431, then a lingering close: closing a socket with unread input makes the kernel
+// send a reset, which can destroy the reply before the client reads it. So stop sending,
+// swallow what the client still sends (bounded in bytes and time), and only then close.
+asio::awaitable<void> status_server::impl::refuse(beast::tcp_stream& stream, unsigned version, http_reply rep) {
+  if (!co_await send(stream, rep, version, false, false)) co_return;
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
   std::vector<char> sink(64 * 1024);
@@ -327,7 +373,16 @@ result<std::uint16_t> status_server::start(std::string_view listen) {
   }
   impl_->started = true;
   impl_->port = acceptor.local_endpoint().port();
-  impl_->handler.emplace(impl_->deps, where->address().is_loopback());
+  impl_->handler.emplace(impl_->deps, make_access_policy(where->address(), impl_->deps.cfg.status));
+  if (!is_loopback(where->address())) {
+    const bool open_reads = impl_->deps.cfg.status.public_read;
+    log::warn("status.off_loopback",
+              {{"address", where->address().to_string()},
+               {"reads", open_reads ? "public ([status] public_read = true)" : "need the token"},
+               {"token", impl_->deps.token ? "configured"
+                         : open_reads        ? "none: read-only"
+                                             : "none: only /healthz answers"}});
+  }
   auto state = impl_;
   asio::co_spawn(state->executor, state->accept_loop(),
                  asio::bind_cancellation_slot(state->accept_signal.slot(), [state](std::exception_ptr e) {
@@ -344,6 +399,10 @@ result<std::uint16_t> status_server::start(std::string_view listen) {
 
 void status_server::stop() {
   if (impl_) impl_->shutdown_now();
+}
+
+void status_server::set_token(std::optional<ops::secret> token) {
+  impl_->deps.token = std::move(token);
 }
 
 std::uint16_t status_server::port() const {

@@ -11,6 +11,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <cstdio>
+
 namespace vidq {
 namespace {
 
@@ -141,6 +145,38 @@ TEST_F(doctor_fixture, ConfigAndDatabaseProblemsAreReportedNotThrown) {
   EXPECT_TRUE(has(corrupt.out, "FAIL  database")) << corrupt.out;
 }
 
+// Issue 12 #7: "::1" passed the doctor, then `vidq run` exited 2.
+TEST_F(doctor_fixture, TheStatusListenAddressIsCheckedAsRunBindsIt) {
+  write_config(sim.ca_file().string(), base(), "[status]\nlisten = \"::1\"\n");
+  auto bad = doctor(test::sim_v0, "--offline");
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_TRUE(has(bad.out, "FAIL  status listen")) << bad.out;
+  EXPECT_TRUE(has(bad.out, "'::1' is not HOST:PORT")) << bad.out;
+
+  write_config(sim.ca_file().string(), base(), "[status]\nlisten = \"[::1]:8788\"\n");
+  auto ok = doctor(test::sim_v0, "--offline");
+  EXPECT_TRUE(has(ok.out, "ok    status listen")) << ok.out;
+
+  write_config(sim.ca_file().string(), base(), "[status]\nlisten = \"0.0.0.0:8788\"\n");
+  auto open = doctor(test::sim_v0, "--offline");
+  EXPECT_TRUE(has(open.out, "warn  status listen")) << open.out;
+  EXPECT_TRUE(has(open.out, "only /healthz answers")) << open.out;
+}
+
+// Issue 12 #4: a key file others can read is a warning.
+TEST_F(doctor_fixture, AKeyFileReadableByOthersIsAWarning) {
+  test::write_file(dir.path() / "key", std::string(test::sim_v0) + "\n");
+  ::chmod((dir.path() / "key").c_str(), 0644);
+  test::write_file(dir.path() / "vidq.toml",
+                   "[database]\npath = \"vidq.db\"\n[[accounts]]\nname = \"main\"\napi_key_file = \"key\"\n");
+  auto r = doctor("", "--offline");
+  EXPECT_TRUE(has(r.out, "warn  account main key file")) << r.out;
+  EXPECT_TRUE(has(r.out, "mode 0644")) << r.out;
+  ::chmod((dir.path() / "key").c_str(), 0600);
+  r = doctor("", "--offline");
+  EXPECT_FALSE(has(r.out, "account main key file")) << r.out;
+}
+
 TEST_F(doctor_fixture, PausedAccountsAreAWarning) {
   write_config(sim.ca_file().string(), base());
   ASSERT_EQ(test::run_command("cd '" + dir.path().string() + "' && '" VIDQ_BINARY "' --config vidq.toml migrate").exit_code, 0);
@@ -199,6 +235,19 @@ TEST(DoctorProbe, TransportFailuresSayWhere) {
   EXPECT_TRUE(has(refused.detail, "unreachable: connect: ")) << refused.detail;
   const auto slow = probe(failure(errc::timeout, net::step::read_header));
   EXPECT_EQ(slow.detail, "unreachable: timed out in read_header");
+}
+
+// Issue 12 #3: a key echoed JSON-escaped late in the message was cut at 160 before the scrub.
+TEST(DoctorProbe, AnEscapedKeyLateInTheMessageIsScrubbedBeforeTheCut) {
+  std::string escaped;
+  for (char c : std::string("SECRET")) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+    escaped += buf;
+  }
+  const auto line =
+      probe(reply(401, R"({"error":{"code":"1000","message":")" + std::string(157, 'x') + escaped + R"("}})"));
+  EXPECT_FALSE(has(line.detail, "SEC")) << line.detail;
 }
 
 TEST(DoctorProbe, ProviderTextIsScrubbed) {

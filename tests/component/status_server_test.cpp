@@ -5,6 +5,7 @@
 #include "support/temp_dir.hpp"
 #include "support/test_db.hpp"
 #include "vidq/ops/config.hpp"
+#include "vidq/status/connection_limits.hpp"
 #include "vidq/status/files.hpp"
 #include "vidq/status/handlers.hpp"
 #include "vidq/status/server.hpp"
@@ -19,6 +20,9 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
+
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <future>
 #include <map>
@@ -349,6 +353,9 @@ TEST_F(StatusServerTest, CreatesJobsWithImportValidationAndIdempotentKeys) {
   auto bad_model = post("/api/jobs", R"({"model":"no-such-model","prompt":"x"})");
   EXPECT_EQ(bad_model.status, 400u);
   EXPECT_EQ(bad_model.json().at("field"), "model");
+  auto nul_prompt = post("/api/jobs", R"({"model":"cogvideox-3","prompt":"\u0000"})");  // issue 12 #8
+  EXPECT_EQ(nul_prompt.status, 400u) << nul_prompt.body;
+  EXPECT_EQ(nul_prompt.json().at("field"), "prompt");
   auto bad_account = post("/api/jobs", R"({"model":"cogvideox-3","prompt":"x","account":"ghost"})");
   EXPECT_EQ(bad_account.status, 400u);
   EXPECT_EQ(bad_account.json().at("field"), "account");
@@ -501,6 +508,150 @@ TEST(StatusPure, RangeParsingAndFileNames) {
   EXPECT_FALSE(status::constant_time_equal("abc", "abd"));
   EXPECT_FALSE(status::constant_time_equal("abc", "abcd"));
   EXPECT_FALSE(status::constant_time_equal("", "a"));
+}
+
+// Issue 12 #1: off loopback the Host check stays on and reads need the token.
+TEST_F(StatusServerTest, OffLoopbackTheHostIsCheckedAndReadsNeedTheToken) {
+  cfg.status.allowed_hosts = {"VIDQ.lan"};
+  status::status_server_deps deps{t.db, cfg, control, metrics, t.clock, ops::secret(token)};
+  status::handlers h(deps, status::make_access_policy(asio::ip::make_address("0.0.0.0"), cfg.status));
+  const std::string bearer = std::string("Bearer ") + token;
+  auto ask = [&](std::string_view target, std::string_view host, std::string_view auth = {}) {
+    return h.handle({http::verb::get, target, host, auth, {}, {}}).status;
+  };
+  EXPECT_EQ(ask("/api/batches", "attacker.example:8788", bearer), 421u) << "a rebinding name, even with the token";
+  EXPECT_EQ(ask("/api/batches", "vidq.lan:8788"), 401u);
+  EXPECT_EQ(ask("/files/a/1.mp4", "vidq.lan"), 401u);
+  EXPECT_EQ(ask("/", "vidq.lan"), 401u);
+  EXPECT_EQ(ask("/metrics", "127.0.0.1:8788"), 401u);
+  EXPECT_EQ(ask("/api/batches", "vidq.lan:8788", bearer), 200u);
+  EXPECT_EQ(ask("/api/batches", "[::1]:8788", bearer), 200u);
+  EXPECT_EQ(ask("/healthz", "vidq.lan"), 200u) << "the container's HEALTHCHECK has no token";
+
+  // Bound to a named address, that address is a valid Host.
+  status::handlers on_lan(deps, status::make_access_policy(asio::ip::make_address("192.0.2.7"), cfg.status));
+  EXPECT_EQ(on_lan.handle({http::verb::get, "/api/batches", "192.0.2.7:8788", bearer, {}, {}}).status, 200u);
+
+  // public_read opens the reads, never the writes.
+  cfg.status.public_read = true;
+  status::handlers open_reads(deps, status::make_access_policy(asio::ip::make_address("0.0.0.0"), cfg.status));
+  EXPECT_EQ(open_reads.handle({http::verb::get, "/api/batches", "vidq.lan", {}, {}, {}}).status, 200u);
+  EXPECT_EQ(open_reads.handle({http::verb::post, "/api/jobs/1/cancel", "vidq.lan", {}, {}, {}}).status, 401u);
+  EXPECT_EQ(open_reads.handle({http::verb::get, "/api/batches", "evil.example", {}, {}, {}}).status, 421u);
+
+  // Off loopback without a token, only /healthz answers.
+  cfg.status.public_read = false;
+  status::status_server_deps no_token{t.db, cfg, control, metrics, t.clock, std::nullopt};
+  status::handlers closed(no_token, status::make_access_policy(asio::ip::make_address("::"), cfg.status));
+  EXPECT_EQ(closed.handle({http::verb::get, "/api/batches", "vidq.lan", {}, {}, {}}).status, 403u);
+  EXPECT_EQ(closed.handle({http::verb::get, "/healthz", "vidq.lan", {}, {}, {}}).status, 200u);
+}
+
+TEST(StatusAccess, V4MappedLoopbackIsLoopback) {
+  EXPECT_TRUE(status::is_loopback(asio::ip::make_address("::ffff:127.0.0.1")));
+  EXPECT_TRUE(status::is_loopback(asio::ip::make_address("127.3.4.5")));
+  EXPECT_TRUE(status::is_loopback(asio::ip::make_address("::1")));
+  EXPECT_FALSE(status::is_loopback(asio::ip::make_address("::ffff:192.0.2.1")));
+  EXPECT_FALSE(status::is_loopback(asio::ip::make_address("0.0.0.0")));
+  const ops::status_config cfg;
+  EXPECT_FALSE(status::make_access_policy(asio::ip::make_address("::ffff:127.0.0.1"), cfg).token_for_reads);
+  EXPECT_TRUE(status::make_access_policy(asio::ip::make_address("::ffff:192.0.2.1"), cfg).token_for_reads);
+  const status::access_policy none;
+  EXPECT_TRUE(status::host_allowed("[::ffff:127.0.0.1]:8788", none));
+  EXPECT_TRUE(status::host_allowed("LOCALHOST:1", none));
+  EXPECT_TRUE(status::host_allowed("127.0.0.1", none));
+  EXPECT_FALSE(status::host_allowed("127.0.0.1.evil.example", none));
+  EXPECT_FALSE(status::host_allowed("[::1", none));
+  EXPECT_FALSE(status::host_allowed("::1", none)) << "a bare v6 address is not a valid Host";
+}
+
+// Whether the server closed `s` within `wait_ms` (well under the 60 s idle timeout, which
+// would close it anyway): poll + recv on the descriptor, as Asio's blocking read has no timeout.
+bool closed_by_server(tcp::socket& s, int wait_ms = 5000) {
+  pollfd p{s.native_handle(), POLLIN, 0};
+  if (::poll(&p, 1, wait_ms) != 1) return false;
+  char byte = 0;
+  return ::recv(s.native_handle(), &byte, 1, MSG_DONTWAIT) == 0;
+}
+
+// Issue 12 #2: 64 kept-alive connections must not lock /healthz out.
+TEST_F(StatusServerTest, HealthzAnswersWhenEveryConnectionSlotIsKeptAlive) {
+  start();
+  asio::io_context cioc;
+  std::vector<std::unique_ptr<tcp::socket>> held;
+  auto keep_alive_get = [&](tcp::socket& s) {
+    http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+    req.set(http::field::host, "127.0.0.1");
+    http::write(s, req);
+    return read_reply(s).status;
+  };
+  for (int i = 0; i < 80; ++i) {
+    auto s = std::make_unique<tcp::socket>(cioc);
+    // Two peers (all of 127/8 is loopback): neither may lock the other out.
+    s->open(tcp::v4());
+    s->bind({asio::ip::make_address(i % 2 ? "127.0.0.1" : "127.0.0.2"), 0});
+    s->connect({asio::ip::make_address("127.0.0.1"), port});
+    ASSERT_EQ(keep_alive_get(*s), 200u) << "connection " << i;
+    held.push_back(std::move(s));
+  }
+  EXPECT_EQ(get("/healthz").status, 200u);
+  // The first connection was the oldest idle one: the server closed it to make room.
+  EXPECT_TRUE(closed_by_server(*held.front())) << "the oldest idle connection made room";
+  // The newest still works.
+  EXPECT_EQ(keep_alive_get(*held.back()), 200u);
+}
+
+TEST_F(StatusServerTest, OnePeerCannotHoldMoreThanItsShareOfConnections) {
+  start();
+  asio::io_context cioc;
+  std::vector<std::unique_ptr<tcp::socket>> held;
+  for (int i = 0; i < 33; ++i) {  // the per-peer limit is 32
+    auto s = std::make_unique<tcp::socket>(cioc);
+    s->open(tcp::v4());
+    s->bind({asio::ip::make_address("127.0.0.3"), 0});
+    s->connect({asio::ip::make_address("127.0.0.1"), port});
+    http::request<http::empty_body> req{http::verb::get, "/healthz", 11};
+    req.set(http::field::host, "127.0.0.1");
+    http::write(*s, req);
+    ASSERT_EQ(read_reply(*s).status, 200u);
+    held.push_back(std::move(s));
+  }
+  EXPECT_TRUE(closed_by_server(*held.front())) << "33 of one peer: its own oldest idle connection went";
+  EXPECT_FALSE(closed_by_server(*held[1], 0)) << "the second oldest stays";
+}
+
+TEST(ConnectionLimits, EvictsTheOldestIdleOfThePeerThenOfAnyoneElseRefuses) {
+  const status::connection_limits limits{4, 2};
+  using view = status::connection_view;
+  // Under both limits: accept.
+  auto d = status::admit_connection({{1, "a", true, 5}}, "a", limits);
+  EXPECT_TRUE(d.accept);
+  EXPECT_FALSE(d.evict);
+  // Peer at its limit: its own oldest idle goes, not b's older one.
+  d = status::admit_connection({{1, "b", true, 1}, {2, "a", true, 9}, {3, "a", true, 4}}, "a", limits);
+  EXPECT_TRUE(d.accept);
+  EXPECT_EQ(d.evict, 3u);
+  // Peer at its limit with both busy: refused.
+  d = status::admit_connection({{1, "b", true, 1}, {2, "a", false, 0}, {3, "a", false, 0}}, "a", limits);
+  EXPECT_FALSE(d.accept);
+  // Total limit: the oldest idle of anyone.
+  std::vector<view> full{{1, "a", false, 0}, {2, "b", true, 7}, {3, "c", true, 3}, {4, "d", false, 0}};
+  d = status::admit_connection(full, "e", limits);
+  EXPECT_TRUE(d.accept);
+  EXPECT_EQ(d.evict, 3u);
+  for (auto& c : full) c.idle = false;
+  EXPECT_FALSE(status::admit_connection(full, "e", limits).accept);
+}
+
+TEST_F(StatusServerTest, HeadersOver16KiBAre431) {
+  start();
+  asio::io_context cioc;
+  tcp::socket s(cioc);
+  s.connect({asio::ip::make_address("127.0.0.1"), port});
+  const std::string req = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + std::string(20 * 1024, 'a') +
+                          "\r\n\r\n";
+  asio::write(s, asio::buffer(req));
+  EXPECT_EQ(read_reply(s).status, 431u);
 }
 
 TEST(StatusToken, NoneConfiguredIsReadOnlyAndShortTokensAreRefused) {

@@ -94,6 +94,55 @@ TEST(Config, ErrorsNameFileAndKey) {
   EXPECT_NE(load_error("[database\n").find("vidq.toml:1:"), std::string::npos);
 }
 
+// Issue 12 #7: TOML's inf and nan passed every "must be > 0" check.
+TEST(Config, NumbersMustBeFiniteAndInRange) {
+  for (const char* bad : {"inf", "+inf", "nan", "-nan"}) {
+    EXPECT_EQ(load_error(std::string("[polling]\nrequests_per_second = ") + bad + "\n"),
+              "vidq.toml:polling.requests_per_second: must be a finite number")
+        << bad;
+    EXPECT_EQ(load_error(std::string("[polling]\njitter = ") + bad + "\n"),
+              "vidq.toml:polling.jitter: must be a finite number")
+        << bad;
+  }
+  for (const char* key : {"growth", "max_interval_seconds", "min_interval_seconds", "deadline_min_seconds",
+                          "deadline_factor", "duration_scale"}) {
+    EXPECT_EQ(load_error(std::string("[polling]\n") + key + " = inf\n"),
+              std::string("vidq.toml:polling.") + key + ": must be a finite number");
+  }
+  EXPECT_EQ(load_error("[retry]\nmax_delay_seconds = inf\n"), "vidq.toml:retry.max_delay_seconds: must be a finite number");
+  EXPECT_EQ(load_error("[budget]\ndaily_limit_cny = inf\n"), "vidq.toml:budget.daily_limit_cny: must be a finite number");
+  EXPECT_EQ(load_error("[budget.prices_cny]\ncogvideox-3 = nan\n"),
+            "vidq.toml:budget.prices_cny.cogvideox-3: must be a finite number");
+  EXPECT_EQ(load_error("[retention]\nevents_days = inf\n"), "vidq.toml:retention.events_days: must be a finite number");
+  // Finite but absurd values name the documented range.
+  EXPECT_EQ(load_error("[polling]\nrequests_per_second = 1e300\n"),
+            "vidq.toml:polling.requests_per_second: must be > 0 and <= 10000");
+  EXPECT_EQ(load_error("[polling]\nmax_interval_seconds = 1e300\n"),
+            "vidq.toml:polling.max_interval_seconds: must be between 1 and 86400 seconds");
+  EXPECT_EQ(load_error("[retry]\nbase_delay_seconds = 1e20\n"),
+            "vidq.toml:retry.base_delay_seconds: must be between 0.01 and 86400 seconds");
+  EXPECT_EQ(load_error("[budget]\nbatch_limit_cny = 1e300\n"),
+            "vidq.toml:budget.batch_limit_cny: must be between 0 and 1e+09 (CNY)");
+  EXPECT_EQ(load_error("[polling]\ngrowth = 11\n"), "vidq.toml:polling.growth: must be > 0 and <= 10");
+  EXPECT_EQ(load_error("[polling]\nrequests_per_second = 20\ngrowth = 2\n"), "");
+}
+
+TEST(Config, StatusAllowedHostsAndPublicRead) {
+  test::temp_dir dir;
+  const auto path = dir.file("vidq.toml");
+  test::write_file(path, "[status]\nlisten = \"0.0.0.0:8788\"\nallowed_hosts = [\"vidq.lan\", \"fd00::7\"]\n"
+                         "public_read = true\n");
+  const auto c = load_config(path);
+  EXPECT_EQ(c.status.allowed_hosts, (std::vector<std::string>{"vidq.lan", "fd00::7"}));
+  EXPECT_TRUE(c.status.public_read);
+  EXPECT_FALSE(default_config().status.public_read);
+  EXPECT_EQ(load_error("[status]\nallowed_hosts = \"vidq.lan\"\n"),
+            "vidq.toml:status.allowed_hosts: must be an array of host names");
+  EXPECT_EQ(load_error("[status]\nallowed_hosts = [\"vidq.lan:8788\"]\n"),
+            "vidq.toml:status.allowed_hosts: entries must be host names or addresses, without a port or brackets");
+  EXPECT_EQ(load_error("[status]\npublic_read = \"yes\"\n"), "vidq.toml:status.public_read: must be true or false");
+}
+
 TEST(Config, AKeyInTheFileIsRefusedWithoutEchoingIt) {
   const auto error = load_error("[[accounts]]\nname = \"a\"\napi_key = \"sk-live-SECRET-0123456789\"\n");
   EXPECT_NE(error.find("accounts[0].api_key: keys are never read from the config file"), std::string::npos) << error;

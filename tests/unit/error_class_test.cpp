@@ -1,6 +1,10 @@
 #include "vidq/provider/error_class.hpp"
 
+#include "vidq/ops/log.hpp"
+
 #include <gtest/gtest.h>
+
+#include <cstdio>
 
 namespace vidq::provider {
 namespace {
@@ -284,6 +288,28 @@ TEST(ErrorClass, MessagesAreShortSingleLines) {
   const verdict v = classify(operation::submit, nested(400, "1214", long_message + "\\nsecond line"), ctx());
   EXPECT_LT(v.message.size(), 400u);
   EXPECT_EQ(v.message.find('\n'), std::string::npos);
+}
+
+// Issue 12 #3: a key echoed JSON-escaped past character 262 is decoded, then cut at 300; the
+// cut must come after the redaction or half the key reaches account_pauses and the log.
+TEST(ErrorClass, AKeyEchoedEscapedLateInTheMessageIsRedactedBeforeTheCut) {
+  const std::string key = "sk-escaped0123456789abcdefghijklmnopqrstuvwxyzABCDEF";
+  log::register_secret(key);
+  std::string escaped;
+  for (char c : key) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+    escaped += buf;
+  }
+  const std::string body =
+      R"({"error":{"code":"1000","message":")" + std::string(262, 'x') + escaped + R"( is invalid"}})";
+  ASSERT_EQ(body.find(key), std::string::npos) << "the raw body does not contain the key, so a raw scrub misses it";
+  const auto v = classify(operation::submit, reply(401, body), ctx());
+  EXPECT_EQ(v.what, action::pause_account);
+  for (std::size_t i = 0; i + 8 <= key.size(); ++i) {
+    ASSERT_EQ(v.message.find(key.substr(i, 8)), std::string::npos) << "a piece of the key at " << i << ": " << v.message;
+  }
+  EXPECT_NE(v.message.find("[REDACTED]"), std::string::npos) << v.message;
 }
 
 }  // namespace

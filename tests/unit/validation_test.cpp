@@ -89,6 +89,21 @@ TEST(Validation, PromptRules) {
   EXPECT_EQ(problem(spec("viduq1-text", "")), "prompt: is required by viduq1-text");
 }
 
+// Issue 12 #8: a prompt of a single NUL was accepted and sent.
+TEST(Validation, PromptsRefuseControlCharactersButNewlineAndTab) {
+  EXPECT_EQ(problem(spec("cogvideox-3", std::string(1, '\0'))),
+            "prompt: contains the control character U+0000; only newline and tab are allowed");
+  EXPECT_EQ(problem(spec("cogvideox-3", "a cat\x1b[31m")),
+            "prompt: contains the control character U+001B; only newline and tab are allowed");
+  EXPECT_EQ(problem(spec("cogvideox-3", "a cat\r\n")),
+            "prompt: contains the control character U+000D; only newline and tab are allowed");
+  EXPECT_EQ(problem(spec("cogvideox-3", "del\x7f")),
+            "prompt: contains the control character U+007F; only newline and tab are allowed");
+  EXPECT_EQ(problem(spec("cogvideox-3", "c1 \xc2\x85 next line")),
+            "prompt: contains the control character U+0085; only newline and tab are allowed");
+  EXPECT_EQ(problem(spec("cogvideox-3", "line one\n\tline two, \xc2\xa9 2026")), "") << "newline, tab, U+00A9";
+}
+
 TEST(Validation, UserIdAndUnknownFields) {
   EXPECT_EQ(problem(spec("cogvideox-3", "x", {}, {{"user_id", "abc"}})), "user_id: must be 6 to 128 characters long");
   EXPECT_EQ(problem(spec("cogvideox-3", "x", {}, {{"user_id", std::string(129, 'u')}})),

@@ -64,6 +64,8 @@ class https_result_fetcher final : public result_fetcher {
   https_result_fetcher(net::https_client& http, std::filesystem::path output_dir,
                        net::download_options options = {});
   boost::asio::awaitable<fetch_result> fetch(const fetch_request& req) override;
+  // A SIGHUP reload's [output] dir: fetches that start afterwards write there.
+  void set_output_dir(std::filesystem::path output_dir) { output_dir_ = std::move(output_dir); }
 
  private:
   net::https_client& http_;

@@ -78,6 +78,11 @@ struct status_config {
   std::string token_env;
   std::string token_file;
   std::string token_credential;
+  // Host header values accepted besides loopback names and the listen address (names or
+  // addresses, no port): how the server is reached through a proxy or a DNS name.
+  std::vector<std::string> allowed_hosts;
+  // Off loopback, every endpoint but /healthz needs the token unless this is true.
+  bool public_read = false;
 };
 
 // [retention]: how long finished rows stay (store/housekeeping.hpp applies it). nullopt =

@@ -6,6 +6,7 @@
 #include "vidq/core/error.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace vidq::ops {
 
@@ -25,13 +26,20 @@ class secret {
 
 struct secret_source {
   std::string env;         // variable name
-  std::string file;        // path; trailing newline stripped
+  std::string file;        // path; the first line, without surrounding blanks
   std::string credential;  // name under $CREDENTIALS_DIRECTORY
 };
 
-// Tries env, then file, then credential. Errors: errc::config_error with a message in
-// `why` that names the source but never the value.
+// Tries env, then file, then credential (files and credentials: the first line). Errors:
+// errc::config_error with a message in `why` that names the source but never the value:
+// unreadable, blank, or a value with a control character. A key file readable by group or
+// others loads with a logged warning.
 result<secret> load_secret(const secret_source& source, std::string& why);
+
+// "" when `value` may be a key; else why not ("contains a control character", "is blank").
+std::string check_secret_text(std::string_view value);
+// "" unless `path` exists with group/other permission bits; else the warning to show.
+std::string key_file_permission_warning(const std::string& path);
 secret_source key_source(const account_config& account);
 
 }  // namespace vidq::ops

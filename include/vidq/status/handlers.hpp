@@ -8,6 +8,7 @@
 #include "vidq/status/server.hpp"
 #include "vidq/store/job_store.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/value.hpp>
 
@@ -52,6 +53,21 @@ http_reply error_reply(unsigned status, std::string_view code, std::string_view 
 // Constant-time comparison (for the bearer token): the time depends only on the lengths.
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
+// Who may ask what, decided once at start from the bound address and [status]
+// (docs/STATUS_SERVER.md "Off loopback"). The Host header must always name a loopback
+// address, "localhost", the listen address or one of `allowed_hosts` (DNS rebinding: a web
+// page can reach any address through a name it controls, but it cannot choose the Host the
+// browser sends). Off loopback, reads need the token too unless public_read is set.
+struct access_policy {
+  std::vector<std::string> allowed_hosts;  // lower-case host names or addresses, no port
+  bool token_for_reads = false;            // every endpoint but /healthz needs the bearer token
+};
+
+// The policy for a server bound to `bound` with settings `cfg`.
+access_policy make_access_policy(const boost::asio::ip::address& bound, const ops::status_config& cfg);
+// Whether a Host header value ("name", "name:port", "[v6]:port") passes `policy`.
+bool host_allowed(std::string_view host, const access_policy& policy);
+
 class handlers {
  public:
   // DB-derived counts (per batch and state, spend, oldest queued) are cached this long:
@@ -61,9 +77,7 @@ class handlers {
   // /healthz fails when the scheduler's last pass is older than this.
   static constexpr millis stale_tick_ms = 30'000;
 
-  // `loopback_only`: the server listens on a loopback address, so Host must name one too
-  // (a web page cannot reach it through DNS rebinding).
-  handlers(status_server_deps& deps, bool loopback_only);
+  handlers(status_server_deps& deps, access_policy policy);
 
   // Never throws: a bug or an unexpected error becomes a 500 without internals (logged).
   http_reply handle(const http_request_view& req);
@@ -95,7 +109,7 @@ class handlers {
   http_reply gallery(const std::vector<std::pair<std::string, std::string>>& query);
 
   status_server_deps& deps_;
-  bool loopback_only_;
+  access_policy policy_;
   store::job_store jobs_;
   std::optional<snapshot> snapshot_;
 };

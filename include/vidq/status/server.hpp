@@ -1,6 +1,6 @@
 #pragma once
-// The status server of `vidq run` (DESIGN.md §4, docs/STATUS_SERVER.md): plain HTTP/1.1 on
-// loopback, C++20 coroutines on the daemon's single io_context thread, so its handlers use
+// The status server of `vidq run` (DESIGN.md §4, docs/STATUS_SERVER.md): plain HTTP/1.1 (by default on
+// loopback), C++20 coroutines on the daemon's single io_context thread, so its handlers use
 // the daemon's SQLite connection directly (short, index-backed, LIMITed queries only).
 // Endpoints: /healthz, /metrics (Prometheus text 0.0.4), a JSON API for jobs, batches,
 // accounts, a timeline and the gallery, read-only files from the output folder (with Range),
@@ -14,6 +14,7 @@
 #include "vidq/ops/secrets.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -56,11 +57,21 @@ class status_server {
 
   std::uint16_t port() const;
 
+  // Replaces the token (SIGHUP reload); requests after this call check the new one.
+  void set_token(std::optional<ops::secret> token);
+
   struct impl;
 
  private:
   std::shared_ptr<impl> impl_;
 };
+
+// "HOST:PORT" as start() binds it: an IPv4 address, "[v6]", or "localhost" (127.0.0.1); the
+// port 0..65535. `vidq doctor` checks [status] listen with it. Errors: errc::invalid_argument.
+result<boost::asio::ip::tcp::endpoint> parse_listen(std::string_view text);
+
+// Loopback, counting v4-mapped v6 (::ffff:127.0.0.1) as what it maps.
+bool is_loopback(const boost::asio::ip::address& addr) noexcept;
 
 // The token for mutating endpoints, from [status] token_env, token_file or token_credential
 // (tried in that order, like API keys; the value is registered for log redaction). Returns
