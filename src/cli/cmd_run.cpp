@@ -7,6 +7,7 @@
 #include "vidq/daemon/instance_lock.hpp"
 #include "vidq/daemon/scheduler.hpp"
 #include "vidq/engine/fetch.hpp"
+#include "vidq/engine/output_name.hpp"
 #include "vidq/net/https_client.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/metrics.hpp"
@@ -60,6 +61,12 @@ int run_daemon(context& ctx, const run_options& opt) {
   auto s = open_session(ctx, db_access::create);
   if (!s) return ctx.exit_code;
   apply_log_level(s->config);
+  // Checked here, not in load_config: the rules live with the naming code (engine), which
+  // the config layer does not depend on.
+  if (auto bad = engine::check_path_template(s->config.output_path_template)) {
+    report_error("config", "output.path_template: " + *bad);
+    return exit_usage;
+  }
   std::string why;
   auto lock = daemon::instance_lock::acquire(s->config.database_path, why);
   if (!lock) {
@@ -131,6 +138,12 @@ int run_daemon(context& ctx, const run_options& opt) {
           auto fresh = load_config_or_report(ctx);
           ctx.exit_code = exit_ok;  // a bad reload keeps the running config; it is not the exit status
           std::string reason = "see stderr";
+          if (fresh) {
+            if (auto bad = engine::check_path_template(fresh->output_path_template)) {
+              reason = "output.path_template: " + *bad;
+              fresh.reset();
+            }
+          }
           auto fresh_clients = fresh ? make_clients(*fresh, **http, s->clock, reason) : std::nullopt;
           if (!fresh || !fresh_clients) {
             log::error("config_reload_failed", {{"reason", reason}});
@@ -139,6 +152,7 @@ int run_daemon(context& ctx, const run_options& opt) {
           }
           fresh->database_path = s->config.database_path;  // the DB cannot change under a running daemon
           fresh->status.listen = s->config.status.listen;  // nor the bound status address
+          fresh->output_dir = s->config.output_dir;        // nor where the fetcher writes
           apply_log_level(*fresh);
           s->config = *fresh;
           sched.reload(std::move(*fresh), std::move(*fresh_clients));

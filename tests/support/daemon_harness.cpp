@@ -38,7 +38,7 @@ daemon_harness::daemon_harness(daemon_settings settings, sim::sim_config sim_cfg
   ::setenv(daemon_key_env, settings_.key.c_str(), 1);
   const double scale = settings_.time_scale;
   std::ostringstream toml;
-  toml << "[database]\npath = \"vidq.db\"\n[output]\ndir = \"videos\"\n"
+  toml << "[database]\npath = \"vidq.db\"\n[output]\ndir = \"videos\"\n" << settings_.output_extra << "\n"
        << "[tls]\nca_file = \"" << sim_.ca_file().string() << "\"\n"
        << "[[accounts]]\nname = \"default\"\nprovider = \"bigmodel\"\n"
        << "base_url = \"https://127.0.0.1:" << sim_.port() << "/api/paas/v4\"\n"
