@@ -60,9 +60,10 @@ TEST(DaemonOutput, FiftySkuJobsEndAsNamedFilesAndTheExportVerifies) {
     EXPECT_TRUE(std::filesystem::is_regular_file(folder / name)) << (folder / name);
   }
 
-  auto exported = h.vidq("export --batch '" + batch + "' --format csv 2>/dev/null");
+  auto exported = h.vidq("export --batch '" + batch + "' --format csv -o '" + (h.dir() / "export.csv").string() + "'");
   ASSERT_EQ(exported.exit_code, 0) << exported.out;
-  std::stringstream csv(exported.out);
+  EXPECT_NE(exported.out.find("exported 50 job(s)"), std::string::npos) << exported.out;
+  std::stringstream csv(read_file(h.dir() / "export.csv"));
   std::string line;
   ASSERT_TRUE(std::getline(csv, line));
   const auto header = split(line.substr(0, line.size() - 1));  // without the CR
