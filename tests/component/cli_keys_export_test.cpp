@@ -18,8 +18,12 @@ struct cli_keys_fixture : ::testing::Test {
   test::command_result vidq(const std::string& args) {
     return test::run_command("cd '" + dir.path().string() + "' && '" VIDQ_BINARY "' --db '" + db + "' " + args);
   }
-  // stdout only: what `id=$(vidq ...)` captures.
-  test::command_result vidq_stdout(const std::string& args) { return vidq(args + " 2>/dev/null"); }
+  // stdout only: what `id=$(vidq ...)` captures. A group, because run_command adds its own
+  // 2>&1 after the whole line.
+  test::command_result vidq_stdout(const std::string& args) {
+    return test::run_command("cd '" + dir.path().string() + "' && { '" VIDQ_BINARY "' --db '" + db + "' " + args +
+                             " 2>/dev/null; }");
+  }
   void sql(const std::string& statement) {
     auto r = test::run_command("sqlite3 '" + db + "' \"" + statement + "\"");
     ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -95,7 +99,7 @@ TEST_F(cli_keys_fixture, ExportWritesEveryJobOfTheBatch) {
   ASSERT_EQ(vidq("enqueue -m cogvideox-3 -p one -k SKU-1 -b '春季 促销'").exit_code, 0);
   ASSERT_EQ(vidq("enqueue -m cogvideox-3 -p two -k SKU-2 -b '春季 促销'").exit_code, 0);
   ASSERT_EQ(vidq("enqueue -m cogvideox-3 -p three -k O-1 -b other").exit_code, 0);
-  sql("UPDATE jobs SET state = 'failed', error_code = '1301', error_message = 'unsafe, said \"no\"' WHERE id = 2");
+  sql("UPDATE jobs SET state = 'failed', error_code = '1301', error_message = 'unsafe, said \\\"no\\\"' WHERE id = 2");  // \" survives the shell
   auto csv = vidq_stdout("export --batch '春季 促销'");
   ASSERT_EQ(csv.exit_code, 0) << csv.out;
   EXPECT_EQ(csv.out.substr(0, 12), "id,key,batch");

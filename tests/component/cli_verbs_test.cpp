@@ -76,7 +76,7 @@ TEST_F(cli_verbs_fixture, StatusMarksFailuresApartAndShowsWhatHoldsWorkBack) {
   EXPECT_NE(r.out.find("########xxxx...."), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("account default paused by operator: top-up pending (until resumed)"), std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("batch b: batch budget 3.000 reached for batch 'b': spent 6.000; its queued jobs wait"),
+  EXPECT_NE(r.out.find("batch b: batch budget 3.00 CNY reached for batch 'b': spent 6.00 CNY; its queued jobs wait"),
             std::string::npos)
       << r.out;
 }
