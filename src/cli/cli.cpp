@@ -24,6 +24,7 @@ int run_cli(int argc, char** argv) {
   cli::register_list(app, ctx);
   cli::register_show(app, ctx);
   cli::register_status(app, ctx);
+  cli::register_export(app, ctx);
   cli::register_cancel_retry(app, ctx);
   cli::register_account(app, ctx);
   cli::register_db(app, ctx);

@@ -10,23 +10,50 @@ namespace {
 struct selector_options {
   std::vector<std::int64_t> ids;
   std::string batch;
+  std::string state;  // retry only
+  std::string code;   // retry only
 };
 
+// Why an id the operator named was left alone, in words.
+std::string why_unchanged(const store::transition_miss& m, bool cancel, const selector_options& o) {
+  if (!m.state) return "no such job";
+  const std::string state(to_string(*m.state));
+  if (cancel) {
+    return is_terminal(*m.state) ? "already " + state + "; nothing to cancel" : "is " + state;
+  }
+  if (*m.state != job_state::failed && *m.state != job_state::cancelled) {
+    return "is " + state + ", not failed or cancelled; nothing to retry";
+  }
+  if (!o.state.empty() && state != o.state) return "is " + state + ", not " + o.state;
+  if (!o.code.empty() && m.error_code.value_or("") != o.code) {
+    return "failed with " + m.error_code.value_or("no code") + ", not " + o.code;
+  }
+  return "left as " + state;
+}
+
 void run(context& ctx, const selector_options& o, bool cancel) {
-  if (o.ids.empty() && o.batch.empty()) {
-    report_error(cancel ? "cancel" : "retry", "name job ids or --batch");
+  const char* verb = cancel ? "cancel" : "retry";
+  if (o.ids.empty() && o.batch.empty() && o.state.empty() && o.code.empty()) {
+    report_error(verb, cancel ? "name job ids or --batch" : "name job ids, --batch, --state or --code");
     ctx.exit_code = exit_usage;
     return;
   }
   auto s = open_session(ctx, db_access::existing);
   if (!s) return;
   store::job_store jobs(s->db, s->clock);
-  store::job_selector which{o.ids, o.batch.empty() ? std::nullopt : std::optional(o.batch)};
-  auto changed = cancel ? jobs.cancel(which) : jobs.retry(which);
+  store::job_selector which{o.ids, o.batch.empty() ? std::nullopt : std::optional(o.batch), std::nullopt,
+                            std::nullopt};
+  if (!o.state.empty()) which.state = parse_job_state(o.state);
+  if (!o.code.empty()) which.error_code = o.code;
+  std::vector<store::transition_miss> missed;
+  auto changed = cancel ? jobs.cancel(which, &missed) : jobs.retry(which, &missed);
   if (!changed) {
-    report_error(cancel ? "cancel" : "retry", s->db.last_error());
+    report_error(verb, s->db.last_error());
     ctx.exit_code = exit_failure;
     return;
+  }
+  for (const auto& m : missed) {
+    std::printf("job %lld: %s\n", static_cast<long long>(m.id), why_unchanged(m, cancel, o).c_str());
   }
   std::printf("%s %d job(s)\n", cancel ? "cancelled" : "requeued", *changed);
 }
@@ -37,9 +64,15 @@ void add(CLI::App& root, context& ctx, bool cancel) {
                      : root.add_subcommand("retry", "Put failed or cancelled jobs back in the queue");
   cmd->add_option("ids", o->ids, "Job ids");
   cmd->add_option("-b,--batch", o->batch, "Every matching job of this batch");
+  if (!cancel) {
+    cmd->add_option("-s,--state", o->state, "Only jobs in this state")->check(CLI::IsMember({"failed", "cancelled"}));
+    cmd->add_option("-c,--code", o->code, "Only jobs that failed with this error code (e.g. task_failed)");
+  }
   cmd->footer(cancel ? "A provider task already running is not stopped (the API has no cancel); its result is "
-                       "ignored."
-                     : "A retried job is submitted afresh with a new request_id and a fresh attempt budget.");
+                       "ignored. Each named id left alone is listed with the reason."
+                     : "A retried job is submitted afresh with a new request_id and a fresh attempt budget.\n"
+                       "--state/--code alone select every matching job, e.g. `vidq retry --code task_failed`.\n"
+                       "Each named id left alone is listed with the reason.");
   cmd->callback([&ctx, o, cancel] { run(ctx, *o, cancel); });
 }
 

@@ -65,7 +65,16 @@ void run_enqueue(context& ctx, const enqueue_options& o) {
     return;
   }
   if (*outcome == store::insert_outcome::duplicate_key) {
-    std::fprintf(stderr, "vidq: key '%s' is already in the queue; nothing inserted\n", o.key.c_str());
+    // The existing id on stdout, so `id=$(vidq enqueue -k K ...)` works the second time too.
+    auto existing = jobs.get_by_key(o.key);
+    if (!existing || !*existing) {
+      report_error("enqueue", existing ? "key '" + o.key + "' vanished meanwhile" : s->db.last_error());
+      ctx.exit_code = exit_failure;
+      return;
+    }
+    std::fprintf(stderr, "vidq: key '%s' is already job %lld (%s); nothing inserted\n", o.key.c_str(),
+                 static_cast<long long>((*existing)->id), std::string(to_string((*existing)->state)).c_str());
+    std::printf("%lld\n", static_cast<long long>((*existing)->id));
     return;
   }
   std::printf("%lld\n", static_cast<long long>(id));

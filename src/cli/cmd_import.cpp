@@ -71,6 +71,12 @@ void run_import(context& ctx, const import_cli_options& o) {
     return;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (summary->refused) {
+    std::printf("%s:%zu: %s\n", o.file.c_str(), summary->refused->line, summary->refused->reason.c_str());
+    report_error(o.file, "refused; nothing imported");
+    ctx.exit_code = exit_failure;
+    return;
+  }
   for (const auto& p : summary->problems) {
     std::printf("%s:%zu: %s\n", o.file.c_str(), p.line, p.reason.c_str());
   }

@@ -14,6 +14,7 @@ struct list_options {
   std::string state;
   std::string batch;
   std::string model;
+  std::string key;
   int limit = 50;
   bool json = false;
 };
@@ -27,12 +28,23 @@ std::string shorten(const std::optional<std::string>& text, std::size_t width) {
   return text->substr(0, cut) + "~";
 }
 
+// Pads to `width` columns counting code points, not bytes, so CJK keys keep the table
+// aligned as well as a monospace terminal allows.
+std::string pad(std::string text, std::size_t width) {
+  std::size_t points = 0;
+  for (const char c : text) points += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  if (points < width) text.append(width - points, ' ');
+  return text;
+}
+
 void run_list(context& ctx, const list_options& o) {
   store::list_filter filter;
   if (!o.state.empty()) filter.state = parse_job_state(o.state);
   if (!o.batch.empty()) filter.batch = o.batch;
   if (!o.model.empty()) filter.model = o.model;
-  filter.limit = o.limit;
+  if (!o.key.empty()) filter.key = o.key;
+  // One row more than asked tells whether the listing stopped at the limit.
+  filter.limit = o.limit + 1;
   auto s = open_session(ctx, db_access::existing);
   if (!s) return;
   store::job_store jobs(s->db, s->clock);
@@ -42,35 +54,61 @@ void run_list(context& ctx, const list_options& o) {
     ctx.exit_code = exit_failure;
     return;
   }
+  const bool truncated = rows->size() > static_cast<std::size_t>(o.limit);
+  if (truncated) rows->pop_back();
   if (o.json) {
     boost::json::array out;
     for (const auto& r : *rows) out.push_back(to_json(r));
-    std::puts(boost::json::serialize(out).c_str());
+    boost::json::object page{{"jobs", std::move(out)}, {"limit", o.limit}, {"truncated", truncated}};
+    std::puts(boost::json::serialize(page).c_str());
     return;
   }
-  std::printf("%8s  %-11s  %-16s  %-14s  %-19s  %s\n", "ID", "STATE", "MODEL", "BATCH", "UPDATED", "PROMPT / ERROR");
+  std::printf("%8s  %-16s  %-11s  %-16s  %-14s  %-19s  %s\n", "ID", "KEY", "STATE", "MODEL", "BATCH", "UPDATED",
+              "PROMPT / ERROR");
   for (const auto& r : *rows) {
     const auto& note = r.state == job_state::failed ? r.error_code.value_or("") + " " + r.error_message.value_or("")
                                                     : r.prompt.value_or(r.image_url.value_or(""));
-    std::printf("%8lld  %-11s  %-16s  %-14s  %-19s  %s\n", static_cast<long long>(r.id),
-                std::string(to_string(r.state)).c_str(), r.model.c_str(), shorten(r.batch, 14).c_str(),
-                format_time(r.updated_at).c_str(), shorten(note, 60).c_str());
+    std::printf("%8lld  %s  %-11s  %-16s  %s  %-19s  %s\n", static_cast<long long>(r.id),
+                pad(shorten(r.key, 16), 16).c_str(), std::string(to_string(r.state)).c_str(), r.model.c_str(),
+                pad(shorten(r.batch, 14), 14).c_str(), format_time(r.updated_at).c_str(), shorten(note, 60).c_str());
+  }
+  if (truncated) {
+    std::fprintf(stderr, "vidq: stopped at the limit of %d rows; use -n to see more\n", o.limit);
   }
 }
 
-void run_show(context& ctx, std::int64_t id, bool json) {
+// All digits: an id, else a key. An id that matches no job is tried as a key too, so a key
+// like "2025" still works; --key forces the key reading.
+std::optional<std::int64_t> as_id(const std::string& text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  for (const char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  return std::stoll(text);
+}
+
+void run_show(context& ctx, const std::string& which, bool by_key, bool json) {
   auto s = open_session(ctx, db_access::existing);
   if (!s) return;
   store::job_store jobs(s->db, s->clock);
-  auto row = jobs.get(id);
-  auto events = jobs.events(id);
-  if (!row || !events) {
+  result<std::optional<store::job_row>> row = std::optional<store::job_row>();
+  const auto id_guess = by_key ? std::nullopt : as_id(which);
+  if (id_guess) row = jobs.get(*id_guess);
+  if (row && !*row) row = jobs.get_by_key(which);
+  if (!row) {
     report_error("show", s->db.last_error());
     ctx.exit_code = exit_failure;
     return;
   }
   if (!*row) {
-    report_error("show", "no job with id " + std::to_string(id));
+    report_error("show", "no job with " + std::string(id_guess ? "id or key '" : "key '") + which + "'");
+    ctx.exit_code = exit_failure;
+    return;
+  }
+  const auto id = (*row)->id;
+  auto events = jobs.events(id);
+  if (!events) {
+    report_error("show", s->db.last_error());
     ctx.exit_code = exit_failure;
     return;
   }
@@ -103,18 +141,22 @@ void register_list(CLI::App& root, context& ctx) {
       ->check(CLI::IsMember({"queued", "submitting", "processing", "downloading", "succeeded", "failed", "cancelled"}));
   cmd->add_option("-b,--batch", o->batch, "Only jobs of this batch");
   cmd->add_option("-m,--model", o->model, "Only jobs for this model");
+  cmd->add_option("-k,--key", o->key, "Only the job with this key");
   cmd->add_option("-n,--limit", o->limit, "At most this many rows")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_flag("--json", o->json, "One JSON array instead of a table");
+  cmd->add_flag("--json", o->json,
+                "One JSON object {\"jobs\": [...], \"limit\": N, \"truncated\": bool} instead of a table");
   cmd->callback([&ctx, o] { run_list(ctx, *o); });
 }
 
 void register_show(CLI::App& root, context& ctx) {
-  auto id = std::make_shared<std::int64_t>(0);
+  auto which = std::make_shared<std::string>();
+  auto by_key = std::make_shared<bool>(false);
   auto json = std::make_shared<bool>(false);
   auto* cmd = root.add_subcommand("show", "Show one job with its state history");
-  cmd->add_option("id", *id, "Job id")->required();
+  cmd->add_option("job", *which, "Job id or key")->required();
+  cmd->add_flag("-k,--key", *by_key, "Read JOB as a key even when it is all digits");
   cmd->add_flag("--json", *json, "JSON object (with an \"events\" array)");
-  cmd->callback([&ctx, id, json] { run_show(ctx, *id, *json); });
+  cmd->callback([&ctx, which, by_key, json] { run_show(ctx, *which, *by_key, *json); });
 }
 
 }  // namespace vidq::cli

@@ -7,6 +7,7 @@
 #include "vidq/daemon/instance_lock.hpp"
 #include "vidq/daemon/scheduler.hpp"
 #include "vidq/engine/fetch.hpp"
+#include "vidq/engine/output_name.hpp"
 #include "vidq/net/https_client.hpp"
 #include "vidq/ops/config_reload.hpp"
 #include "vidq/ops/log.hpp"
@@ -82,6 +83,12 @@ int run_daemon(context& ctx, const run_options& opt) {
   auto s = open_session(ctx, db_access::create);
   if (!s) return ctx.exit_code;
   apply_log_level(s->config);
+  // Checked here, not in load_config: the rules live with the naming code (engine), which
+  // the config layer does not depend on.
+  if (auto bad = engine::check_path_template(s->config.output_path_template)) {
+    report_error("config", "output.path_template: " + *bad);
+    return exit_usage;
+  }
   std::string why;
   auto lock = daemon::instance_lock::acquire(s->config.database_path, why);
   if (!lock) {
@@ -154,6 +161,11 @@ int run_daemon(context& ctx, const run_options& opt) {
           ctx.exit_code = exit_ok;  // a bad reload keeps the running config; it is not the exit status
           std::string reason = fresh ? std::string() : "the config does not load (see stderr)";
           if (fresh) reason = ops::reload_refusal(s->config, *fresh, ops::declares_accounts(fresh->source));
+          if (reason.empty()) {
+            if (auto bad = engine::check_path_template(fresh->output_path_template)) {
+              reason = "output.path_template: " + *bad;
+            }
+          }
           std::optional<ops::secret> fresh_token;
           if (reason.empty() && status_srv) {  // a token that no longer loads keeps the old one
             std::string token_why;

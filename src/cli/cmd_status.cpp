@@ -1,7 +1,10 @@
 #include "command.hpp"
 #include "format.hpp"
 #include "session.hpp"
+#include "vidq/engine/admission.hpp"
 #include "vidq/ops/status_watch.hpp"
+#include "vidq/status/queries.hpp"
+#include "vidq/store/account_store.hpp"
 #include "vidq/store/dispatch_store.hpp"
 #include "vidq/store/job_store.hpp"
 
@@ -20,9 +23,62 @@
 namespace vidq::cli {
 namespace {
 
-std::string bar(double fraction, int width) {
-  const int filled = static_cast<int>(fraction * width + 0.5);
-  return std::string(static_cast<std::size_t>(filled), '#') + std::string(static_cast<std::size_t>(width - filled), '.');
+// One mark per state, as `status --watch` draws them: # succeeded, x failed, - cancelled,
+// > running, . queued. Each share is rounded on its own cumulative edge, so the bar is
+// always `width` wide and a single failure among many successes still shows.
+std::string bar(const store::batch_summary& b, int width) {
+  using enum job_state;
+  const std::pair<char, std::int64_t> parts[] = {
+      {'#', b.count(succeeded)},
+      {'x', b.count(failed)},
+      {'-', b.count(cancelled)},
+      {'>', b.count(submitting) + b.count(processing) + b.count(downloading)},
+      {'.', b.count(queued)}};
+  std::string out;
+  if (b.total <= 0) return std::string(static_cast<std::size_t>(width), '.');
+  std::int64_t seen = 0;
+  for (const auto& [mark, n] : parts) {
+    seen += n;
+    auto edge = static_cast<std::size_t>((seen * width + b.total / 2) / b.total);
+    if (n > 0 && edge <= out.size()) edge = out.size() + 1;  // never hide a non-empty state
+    edge = std::min(edge, static_cast<std::size_t>(width));
+    if (edge > out.size()) out.append(edge - out.size(), mark);
+  }
+  out.resize(static_cast<std::size_t>(width), '.');
+  return out;
+}
+
+// Why submits may be held back: account pauses (from the database, as the daemon sees them)
+// and the budget limits of the config against what was spent.
+void print_blocks(session& s, const std::vector<store::batch_summary>& batches) {
+  store::account_store accounts(s.db, s.clock);
+  auto pauses = accounts.pauses();
+  const millis now = s.clock.now();
+  bool header = false;
+  const auto note = [&](const std::string& line) {
+    if (!header) std::printf("\nHELD BACK\n");
+    header = true;
+    std::printf("  %s\n", line.c_str());
+  };
+  if (pauses) {
+    for (const auto& p : *pauses) {
+      if (p.until && *p.until <= now) continue;  // expired: the daemon resumes it
+      note("account " + p.account + " paused by " + std::string(to_string(p.by)) + ": " + p.reason +
+           (p.until ? " (until " + format_time(*p.until) + " UTC)" : " (until resumed)"));
+    }
+  }
+  const auto& budget = s.config.budget;
+  if (!budget.daily_limit && !budget.batch_limit) return;
+  auto gauges = status::read_gauges(s.db, batches, now);
+  const std::int64_t today = gauges ? gauges->spend_today : 0;
+  for (const auto& b : batches) {
+    if (b.count(job_state::queued) == 0) continue;
+    // The cheapest next job is unknown here; a limit already reached blocks any price.
+    if (auto why = engine::budget_blocks(budget, b.batch, {today, b.cost}, 1)) {
+      why->erase(std::min(why->size(), why->find(", next job costs")));  // the 0.001 probe is no real price
+      note("batch " + b.batch + ": " + *why + "; its queued jobs wait");
+    }
+  }
 }
 
 void run_status(context& ctx, bool json) {
@@ -61,8 +117,10 @@ void run_status(context& ctx, bool json) {
                 static_cast<long long>(b.total), static_cast<long long>(b.count(queued)),
                 static_cast<long long>(running), static_cast<long long>(b.count(succeeded)),
                 static_cast<long long>(b.count(failed)), static_cast<long long>(b.count(cancelled)),
-                bar(fraction, 16).c_str(), 100 * fraction, format_cny(b.cost).c_str());
+                bar(b, 16).c_str(), 100 * fraction, format_cny(b.cost).c_str());
   }
+  std::printf("(# succeeded  x failed  - cancelled  > running  . queued)\n");
+  print_blocks(*s, *batches);
   if (!inflight->empty()) {
     std::printf("\n%-16s %-18s %9s %4s\n", "ACCOUNT", "MODEL", "IN FLIGHT", "CAP");
     for (const auto& c : *inflight) {

@@ -24,6 +24,7 @@ void register_import(CLI::App& root, context& ctx);
 void register_list(CLI::App& root, context& ctx);
 void register_show(CLI::App& root, context& ctx);
 void register_status(CLI::App& root, context& ctx);
+void register_export(CLI::App& root, context& ctx);
 void register_cancel_retry(CLI::App& root, context& ctx);
 void register_account(CLI::App& root, context& ctx);
 void register_db(CLI::App& root, context& ctx);

@@ -4,7 +4,10 @@
 #include "vidq/daemon/job_log.hpp"
 #include "vidq/daemon/scheduler.hpp"
 #include "vidq/engine/backoff.hpp"
+#include "vidq/engine/output_name.hpp"
 #include "vidq/ops/log.hpp"
+#include "vidq/output/manifest.hpp"
+#include "vidq/store/output_store.hpp"
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,11 +16,80 @@
 #include <boost/json/parse.hpp>
 
 #include <chrono>
+#include <filesystem>
 
 namespace vidq::daemon {
 
 namespace asio = boost::asio;
 using provider::action;
+
+namespace {
+
+// The job's files, relative to the output folder, without extension: the name it reserved
+// before (a restart or a retry downloads to the same file), else its path_template
+// rendered, with "-<id>" added while the name belongs to another job's row or to a file
+// already on disk. The winning name is recorded on the row before any byte is fetched, and
+// nothing here awaits, so two downloads of this loop never pick the same name.
+result<std::filesystem::path> claim_output_stem(store::output_store& outputs, const ops::config& cfg,
+                                                const store::job_row& row) {
+  namespace fs = std::filesystem;
+  const fs::path root = cfg.output_dir;
+  if (row.video_path && fs::path(*row.video_path).extension() == ".mp4") {
+    fs::path mine = fs::path(*row.video_path).lexically_relative(root);
+    if (!mine.empty() && *mine.begin() != "..") return mine.replace_extension();
+  }
+  engine::output_tokens tokens;
+  tokens.id = row.id;
+  tokens.batch = row.batch;
+  if (row.key) tokens.key = *row.key;
+  tokens.model = row.model;
+  tokens.submitted_at = row.submitted_at.value_or(row.created_at);
+  const fs::path rendered = engine::render_output_stem(cfg.output_path_template, tokens);
+  for (int n = 0;; ++n) {
+    const fs::path stem = n == 0 ? rendered : engine::with_id_suffix(rendered, row.id, n);
+    const std::string video = (root / stem).string() + ".mp4";
+    auto taken = outputs.video_path_taken(video, row.id);
+    if (!taken) return taken.error();
+    std::error_code ec;
+    const bool on_disk = fs::exists(video, ec) || fs::exists((root / stem).string() + ".png", ec) ||
+                         fs::exists((root / stem).string() + ".jpg", ec);
+    if (*taken || on_disk) continue;
+    if (auto reserved = outputs.reserve_video_path(row.id, video); !reserved) return reserved.error();
+    return stem;
+  }
+}
+
+// [output] write_manifest: once the batch of a job that just reached succeeded/failed has
+// nothing queued or in flight, its manifest.csv is (re)written atomically. The checks are
+// indexed lookups; the write is one small file, synchronous like the download's own renames.
+void write_manifest_if_finished(store::database& db, const ops::config& cfg, const std::string& batch) {
+  if (!cfg.write_manifest) return;
+  store::output_store outputs(db);
+  auto finished = outputs.batch_finished(batch);
+  if (!finished || !*finished) return;
+  store::manifest_filter filter;
+  filter.batch = batch;
+  auto rows = outputs.manifest(filter);
+  if (!rows) {
+    log::error("manifest_unreadable", {{"batch", batch}, {"error", rows.error().message()}});
+    return;
+  }
+  namespace fs = std::filesystem;
+  const fs::path folder = fs::path(cfg.output_dir) / engine::batch_folder(cfg.output_path_template, batch);
+  const fs::path file = folder / (folder == fs::path(cfg.output_dir) ? engine::sanitize_component(batch) + ".manifest.csv"
+                                                                     : std::string("manifest.csv"));
+  output::manifest_options options;
+  options.output_dir = cfg.output_dir;
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (auto w = output::write_manifest_file(file, output::render_manifest(*rows, options)); !w) {
+    log::error("manifest_write_failed", {{"batch", batch}, {"path", file.string()}});
+    return;
+  }
+  log::info("batch_manifest_written", {{"batch", batch}, {"path", file.string()}, {"jobs", rows->size()}});
+}
+
+}  // namespace
 
 void scheduler::start_polls() {
   poll_wait_.reset();
@@ -63,6 +135,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
       log_job(log::level::info, "job_failed", row,
               {{"from", "processing"}, {"to", "failed"}, {"code", code}, {"message", message}, {"polls", polls_done}});
       release(row.account, row.model);
+      write_manifest_if_finished(db_, cfg_, row.batch);
     }
   };
   auto deadline_fail = [&] {
@@ -163,6 +236,16 @@ void scheduler::start_downloads() {
 asio::awaitable<void> scheduler::download_task(store::job_row row) {
   engine::fetch_request req(row.id, row.batch, row.video_url.value_or(""), row.cover_url.value_or(""));
   req.urls_refreshed = urls_refreshed_.contains(row.id);
+  store::output_store outputs(db_);
+  auto stem = claim_output_stem(outputs, cfg_, row);
+  if (!stem) {
+    // The row stays downloading: the next start's recovery downloads it again.
+    log_job(log::level::error, "output_name_unavailable", row, {{"error", stem.error().message()}});
+    --downloads_running_;
+    busy_jobs_.erase(row.id);
+    co_return;
+  }
+  req.stem = std::move(*stem);
   const millis started = now();
   for (int attempt = 1;; ++attempt) {
     auto got = co_await fetcher_.fetch(req);
@@ -187,6 +270,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
                  {"download_ms", t - started},
                  {"total_ms", t - submitted}});
         if (!f->cover_error.empty()) log_job(log::level::warn, "cover_download_failed", row, {{"message", f->cover_error}});
+        write_manifest_if_finished(db_, cfg_, row.batch);
       }
       urls_refreshed_.erase(row.id);
       break;
@@ -209,6 +293,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
       if (is_true(dispatch_.record_failed(row.id, job_state::downloading, v.error_code, v.message))) {
         log_job(log::level::warn, "job_failed", row,
                 {{"from", "downloading"}, {"to", "failed"}, {"code", v.error_code}, {"message", v.message}});
+        write_manifest_if_finished(db_, cfg_, row.batch);
       }
       break;
     }

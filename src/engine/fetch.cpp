@@ -1,5 +1,6 @@
 #include "vidq/engine/fetch.hpp"
 
+#include "vidq/engine/output_name.hpp"
 #include "vidq/net/sha256.hpp"
 #include "vidq/ops/log.hpp"
 
@@ -7,6 +8,7 @@
 #include <boost/json/object.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <fcntl.h>
 #include <system_error>
 #include <unistd.h>
@@ -60,6 +62,26 @@ std::error_code make_folder(const std::filesystem::path& dir) {
   fsync_dir(dir.parent_path());
   fsync_dir(dir.parent_path().parent_path());
   return {};
+}
+
+// A cover is stored as .png and renamed to .jpg when its bytes say JPEG (a few bytes read
+// from a file just written; a failed rename keeps the .png, which browsers sniff anyway).
+std::filesystem::path named_by_content(const std::filesystem::path& png) {
+  char head[4] = {};
+  std::size_t got = 0;
+  if (std::FILE* f = std::fopen(png.c_str(), "rb")) {
+    got = std::fread(head, 1, sizeof head, f);
+    std::fclose(f);
+  }
+  const auto ext = cover_extension(std::string_view(head, got));
+  if (ext == ".png") return png;
+  std::filesystem::path renamed = png;
+  renamed.replace_extension(ext);
+  std::error_code ec;
+  std::filesystem::rename(png, renamed, ec);
+  if (ec) return png;
+  fsync_dir(renamed.parent_path());
+  return renamed;
 }
 
 // A transport message may quote the server: redacted like every other text that may be logged.
@@ -124,7 +146,10 @@ https_result_fetcher::https_result_fetcher(net::https_client& http, std::filesys
     : http_(http), output_dir_(std::move(output_dir)), options_(std::move(options)) {}
 
 boost::asio::awaitable<fetch_result> https_result_fetcher::fetch(const fetch_request& req) {
-  const std::filesystem::path video_path = job_file_path(output_dir_, req.batch, req.job_id, ".mp4");
+  const std::filesystem::path stem =
+      req.stem.empty() ? job_file_path(output_dir_, req.batch, req.job_id, "") : output_dir_ / req.stem;
+  // Appended, not replace_extension: a stem may hold dots ("SKU-1.2").
+  const std::filesystem::path video_path = stem.string() + ".mp4";
   if (const auto ec = make_folder(video_path.parent_path())) {
     co_return make(action::retry, retry_hint::normal, "download_io",
                    "cannot create " + video_path.parent_path().string() + ": " + ec.message());
@@ -143,13 +168,12 @@ boost::asio::awaitable<fetch_result> https_result_fetcher::fetch(const fetch_req
 
   // Best-effort (ENGINE_DECISIONS.md §7): the video is on disk and paid for; a missing cover
   // is reported, never a reason to fetch the video again or to fail the job.
-  std::filesystem::path cover_path = video_path;
-  cover_path.replace_extension(".png");
+  std::filesystem::path cover_path = stem.string() + ".png";
   std::string cover_url = req.cover_url;
   net::download_options cover_options = options_;
   auto cover = co_await net::download(http_, std::move(cover_url), cover_path, std::move(cover_options));
   if (cover) {
-    out.cover_path = std::move(cover_path);
+    out.cover_path = named_by_content(cover_path);
   } else {
     out.cover_error = safe_message(cover.error());
     log::warn("cover_download_failed", {{"job", req.job_id}, {"error", out.cover_error}});

@@ -117,7 +117,22 @@ struct csv_state {
   chunked_writer* writer = nullptr;
   const import_options* options = nullptr;
   error_code failure;
+  std::optional<import_problem> refused;  // a bad header: no row can be read
 };
+
+// "column 4 'prompt' repeats column 2": two columns with one name would leave it to chance
+// which value a job gets. Columns are numbered from 1, as a spreadsheet shows them.
+std::optional<std::string> duplicate_column(const std::vector<std::string>& header) {
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (header[i] == header[j]) {
+        return "header: column " + std::to_string(i + 1) + " '" + header[i] + "' repeats column " +
+               std::to_string(j + 1) + " '" + header[j] + "'";
+      }
+    }
+  }
+  return std::nullopt;
+}
 
 void on_csv_field(void* data, std::size_t size, void* user) {
   static_cast<csv_state*>(user)->fields.emplace_back(static_cast<const char*>(data), size);
@@ -129,8 +144,9 @@ void on_csv_row(int, void* user) {
   s.record_line = s.current_line + 1;
   auto fields = std::move(s.fields);
   s.fields.clear();
-  if (s.failure) return;
+  if (s.failure || s.refused) return;
   if (s.header.empty()) {
+    if (auto why = duplicate_column(fields)) s.refused = import_problem{line, std::move(*why)};
     s.header = std::move(fields);
     return;
   }
@@ -146,7 +162,8 @@ void on_csv_row(int, void* user) {
   if (auto r = s.writer->add(line, job_from_text_fields(named, s.options->record)); !r) s.failure = r.error();
 }
 
-result<void> import_csv(std::FILE* file, std::uint64_t total, chunked_writer& writer, const import_options& options) {
+result<void> import_csv(std::FILE* file, std::uint64_t total, chunked_writer& writer, const import_options& options,
+                        import_summary& summary) {
   csv_state state;
   state.record_line = 1;
   state.writer = &writer;
@@ -180,6 +197,10 @@ result<void> import_csv(std::FILE* file, std::uint64_t total, chunked_writer& wr
       state.record_line = state.current_line + 1;
     }
     if (state.failure) return state.failure;
+    if (state.refused) {
+      summary.refused = std::move(state.refused);
+      return {};
+    }
     if (options.progress && reader.line_number() % options.chunk_rows == 0) {
       options.progress(reader.bytes_consumed(), total);
     }
@@ -188,6 +209,7 @@ result<void> import_csv(std::FILE* file, std::uint64_t total, chunked_writer& wr
     writer.reject(state.record_line, "malformed CSV at end of file (unterminated quote)");
   }
   if (state.failure) return state.failure;
+  if (state.refused) summary.refused = std::move(state.refused);
   if (reader.error()) return make_error_code(errc::io_error);
   return {};
 }
@@ -209,7 +231,7 @@ result<import_summary> import_file(store::database& db, const clock& clk, const 
 
   import_summary summary;
   chunked_writer writer(db, clk, options, summary);
-  auto r = format == input_format::csv ? import_csv(file.get(), total, writer, options)
+  auto r = format == input_format::csv ? import_csv(file.get(), total, writer, options, summary)
                                        : import_jsonl(file.get(), total, writer, options);
   if (!r) return r.error();
   if (auto f = writer.flush(); !f) return f.error();

@@ -3,6 +3,16 @@
 #include <cstring>
 
 namespace vidq::ingest {
+namespace {
+
+// Excel's "CSV UTF-8" and some editors start a file with a UTF-8 byte-order mark; it is not
+// part of the first field or JSON value.
+void drop_bom(std::string_view& line) {
+  constexpr std::string_view bom = "\xEF\xBB\xBF";
+  if (line.substr(0, bom.size()) == bom) line.remove_prefix(bom.size());
+}
+
+}  // namespace
 
 line_reader::line_reader(std::FILE* file, std::size_t max_line_bytes)
     : file_(file), max_(max_line_bytes), buffer_(std::max<std::size_t>(max_line_bytes * 2, 1 << 16), '\0') {}
@@ -33,6 +43,7 @@ line_reader::status line_reader::next(std::string_view& line) {
       if (skipping || length > max_) return status::too_long;
       line = std::string_view(start, length);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line_number_ == 1) drop_bom(line);
       return status::line;
     }
     if (end_ - begin_ > max_) {
@@ -55,6 +66,7 @@ line_reader::status line_reader::next(std::string_view& line) {
       ++line_number_;
       if (skipping || length > max_) return status::too_long;
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      if (line_number_ == 1) drop_bom(line);
       return status::line;
     }
   }

@@ -326,6 +326,9 @@ config load_config(const std::string& path) {
   if (const auto* t = top.subtable("output")) {
     table_reader r(*t, path, "output.");
     r.read("dir", c.output_dir);
+    r.read("path_template", c.output_path_template);
+    if (c.output_path_template.empty()) r.fail("path_template", "must not be empty");
+    if (auto v = r.get<bool>("write_manifest")) c.write_manifest = *v;
     r.reject_unknown();
   }
   if (const auto* t = top.subtable("tls")) {

@@ -4,11 +4,14 @@
 #include "vidq/engine/routing.hpp"
 #include "vidq/ingest/job_record.hpp"
 #include "vidq/ops/log.hpp"
+#include "vidq/output/manifest.hpp"
 #include "vidq/status/files.hpp"
 #include "vidq/status/handlers.hpp"
 #include "vidq/store/sqlite.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include <charconv>
 #include <filesystem>
@@ -86,9 +89,10 @@ json::value job_to_json(const store::job_row& j) {
                  {"created_at", j.created_at},
                  {"updated_at", j.updated_at}};
   // Links into /files, never the stored paths: the server exposes only the output folder.
+  // A downloading job already has its video_path reserved, but no file yet.
   json::object files;
-  if (j.video_path) files["video"] = file_url(j.batch, j.id, ".mp4");
-  if (j.cover_path) files["cover"] = file_url(j.batch, j.id, ".png");
+  if (j.state == job_state::succeeded && j.video_path) files["video"] = file_url(j.id, false);
+  if (j.state == job_state::succeeded && j.cover_path) files["cover"] = file_url(j.id, true);
   o["files"] = std::move(files);
   return o;
 }
@@ -119,6 +123,7 @@ http_reply handlers::jobs_list(const query_params& query) {
   }
   if (const auto* b = find_param(query, "batch"); b && !b->empty()) filter.batch = *b;
   if (const auto* m = find_param(query, "model"); m && !m->empty()) filter.model = *m;
+  if (const auto* k = find_param(query, "key"); k && !k->empty()) filter.key = *k;
   if (!int_param(query, "limit", 1, 1000, 100, filter.limit)) return bad_param("limit", 1, 1000);
   auto rows = jobs_.list(filter);
   if (!rows) return from_error(rows.error(), "list jobs");
@@ -301,6 +306,7 @@ http_reply handlers::failures(const query_params& query) {
   json::array out;
   for (const auto& f : *rows) {
     out.push_back(json::object{{"id", f.id},
+                               {"key", optional_value(f.key)},
                                {"batch", f.batch},
                                {"model", f.model},
                                {"error_code", f.error_code},
@@ -324,10 +330,42 @@ http_reply handlers::gallery(const query_params& query) {
                      {"batch", g.batch},
                      {"prompt", truncate_utf8(g.prompt, 200)},
                      {"finished_at", optional_value(g.finished_at)},
-                     {"video", file_url(g.batch, g.id, ".mp4")},
-                     {"cover", g.has_cover ? json::value(file_url(g.batch, g.id, ".png")) : json::value(nullptr)}});
+                     {"key", optional_value(g.key)},
+                     {"video", file_url(g.id, false)},
+                     {"cover", g.has_cover ? json::value(file_url(g.id, true)) : json::value(nullptr)}});
   }
   return json_reply(200, json::object{{"items", std::move(out)}});
+}
+
+http_reply handlers::manifest(std::string_view batch, const query_params& query) {
+  const auto* format = find_param(query, "format");
+  const bool jsonl = format && *format == "jsonl";
+  if (format && !format->empty() && *format != "csv" && !jsonl) {
+    return error_reply(400, "bad_parameter", "format must be csv or jsonl");
+  }
+  store::manifest_filter filter;
+  filter.batch = std::string(batch);
+  if (const auto* s = find_param(query, "state"); s && !s->empty()) {
+    filter.state = parse_job_state(*s);
+    if (!filter.state) return error_reply(400, "bad_parameter", "state must be a job state");
+  }
+  store::output_store outputs(deps_.db);
+  auto rows = outputs.manifest(filter);
+  if (!rows) return from_error(rows.error(), "manifest");
+  if (rows->empty() && !filter.state) return error_reply(404, "not_found", "no such batch");
+  output::manifest_options options;
+  options.format = jsonl ? output::manifest_format::jsonl : output::manifest_format::csv;
+  options.bom = !jsonl && find_param(query, "bom") && *find_param(query, "bom") == "1";
+  options.output_dir = deps_.cfg.output_dir;
+  http_reply r;
+  r.content_type = jsonl ? "application/x-ndjson; charset=utf-8" : "text/csv; charset=utf-8";
+  r.body = output::render_manifest(*rows, options);
+  // The batch name is user text: an ASCII fallback name plus the RFC 5987 UTF-8 one.
+  const auto encoded = boost::urls::encode(batch, boost::urls::unreserved_chars);
+  r.headers.emplace_back("Content-Disposition", std::string("attachment; filename=\"manifest.") +
+                                                    (jsonl ? "jsonl" : "csv") + "\"; filename*=UTF-8''" + encoded +
+                                                    (jsonl ? ".jsonl" : ".csv"));
+  return r;
 }
 
 }  // namespace vidq::status

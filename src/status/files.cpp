@@ -1,7 +1,5 @@
 #include "vidq/status/files.hpp"
 
-#include "vidq/engine/fetch.hpp"
-
 #include <charconv>
 #include <system_error>
 
@@ -52,8 +50,15 @@ std::optional<file_ref> parse_file_ref(std::string_view folder, std::string_view
   return file_ref{std::string(folder), static_cast<std::int64_t>(id), std::string(ext)};
 }
 
-std::string file_url(std::string_view batch, std::int64_t job_id, std::string_view extension) {
-  return "/files/" + engine::sanitize_batch_name(batch) + "/" + std::to_string(job_id) + std::string(extension);
+std::string file_url(std::int64_t job_id, bool cover) {
+  return "/files/jobs/" + std::to_string(job_id) + (cover ? "/cover" : "/video");
+}
+
+std::string_view content_type_of(const std::filesystem::path& path) {
+  const auto ext = path.extension();
+  if (ext == ".mp4") return "video/mp4";
+  if (ext == ".jpg" || ext == ".jpeg") return "image/jpeg";
+  return "image/png";
 }
 
 resolved_file resolve_output_file(const std::filesystem::path& output_dir, const file_ref& ref) {
@@ -61,7 +66,16 @@ resolved_file resolve_output_file(const std::filesystem::path& output_dir, const
   std::error_code ec;
   const fs::path root = fs::canonical(output_dir, ec);
   if (ec) return {};
-  const fs::path wanted = root / ref.folder / (std::to_string(ref.job_id) + ref.extension);
+  return resolve_recorded_file(root, root / ref.folder / (std::to_string(ref.job_id) + ref.extension));
+}
+
+resolved_file resolve_recorded_file(const std::filesystem::path& output_dir, const std::filesystem::path& recorded) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path root = fs::canonical(output_dir, ec);
+  if (ec) return {};
+  // A relative recorded path (a row written by hand) means relative to the output folder.
+  const fs::path wanted = recorded.is_absolute() ? recorded : root / recorded;
   // weakly_canonical resolves every symlink on the way, so a link planted in the output
   // folder that points elsewhere shows up as a path outside `root`.
   const fs::path real = fs::weakly_canonical(wanted, ec);

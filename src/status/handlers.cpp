@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 
 namespace vidq::status {
 namespace {
@@ -232,6 +233,10 @@ http_reply handlers::dispatch(const http_request_view& req) {
       return gallery(query);
     case route_id::file:
       return serve_file(req, param(0), param(1));
+    case route_id::job_file:
+      return serve_job_file(req, param(0), param(1));
+    case route_id::manifest:
+      return manifest(param(0), query);
   }
   return error_reply(404, "not_found", "no such endpoint");
 }
@@ -275,9 +280,34 @@ http_reply handlers::serve_file(const http_request_view& req, std::string_view f
     return error_reply(403, "forbidden", "the file is outside the output folder");
   }
   if (file.status != resolve_status::ok) return error_reply(404, "not_found", "no such file");
+  return send_file(req, file, ref->content_type());
+}
+
+http_reply handlers::serve_job_file(const http_request_view& req, std::string_view id_text, std::string_view which) {
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+  if (ec != std::errc() || end != id_text.data() + id_text.size() || id <= 0 || (which != "video" && which != "cover")) {
+    return error_reply(404, "not_found", "no such file");
+  }
+  auto row = jobs_.get(id);
+  if (!row) return from_error(row.error(), "job file");
+  // Only a succeeded job's files: a downloading job's video_path names a file not yet there.
+  if (!*row || (*row)->state != job_state::succeeded) return error_reply(404, "not_found", "no such file");
+  const auto& recorded = which == "video" ? (*row)->video_path : (*row)->cover_path;
+  if (!recorded || recorded->empty()) return error_reply(404, "not_found", "no such file");
+  const auto file = resolve_recorded_file(deps_.cfg.output_dir, *recorded);
+  if (file.status == resolve_status::forbidden) {
+    log::warn("status.file_outside_output", {{"job_id", id}, {"which", which}});
+    return error_reply(403, "forbidden", "the file is outside the output folder");
+  }
+  if (file.status != resolve_status::ok) return error_reply(404, "not_found", "no such file");
+  return send_file(req, file, content_type_of(file.path));
+}
+
+http_reply handlers::send_file(const http_request_view& req, const resolved_file& file, std::string_view content_type) {
   const auto range = parse_range(req.range, file.size);
   http_reply r;
-  r.content_type = std::string(ref->content_type());
+  r.content_type = std::string(content_type);
   r.headers.emplace_back("Accept-Ranges", "bytes");
   // Files are written once (.part, then rename) and never change under the same name.
   r.headers.emplace_back("Cache-Control", "private, max-age=3600");

@@ -63,15 +63,19 @@ result<std::vector<timeline_bucket>> read_timeline(store::database& db, millis n
 }
 
 result<std::vector<failure_row>> read_failures(store::database& db, int limit) {
+  // The recent_failures view without its LIMIT 100 wrapper, plus the key: the same
+  // jobs_failed range.
   auto stmt = db.cached(
-      "SELECT id, batch, model, coalesce(error_code, ''), coalesce(error_message, ''), coalesce(failed_at, '') "
-      "FROM recent_failures LIMIT ?1");
+      "SELECT id, key, batch, model, coalesce(error_code, ''), coalesce(error_message, ''), "
+      "coalesce(datetime(coalesce(finished_at, updated_at) / 1000, 'unixepoch'), '') "
+      "FROM jobs INDEXED BY jobs_failed WHERE state = 'failed' ORDER BY finished_at DESC LIMIT ?1");
   if (!stmt) return stmt.error();
   auto& s = **stmt;
   s.bind(1, limit);
   std::vector<failure_row> out;
   auto rows = s.for_each_row([&](const store::statement& r) {
-    out.push_back({r.get_int64(0), r.get_text(1), r.get_text(2), r.get_text(3), r.get_text(4), r.get_text(5)});
+    out.push_back({r.get_int64(0), r.get_optional_text(1), r.get_text(2), r.get_text(3), r.get_text(4), r.get_text(5),
+                   r.get_text(6)});
   });
   if (!rows) return rows.error();
   return out;
@@ -83,11 +87,11 @@ result<std::vector<gallery_item>> read_gallery(store::database& db, const std::o
   // `state <> 'queued'` lets SQLite prove the partial index applies. Without: the newest
   // 2,000 finished rows, filtered (a bounded walk whatever the table holds).
   auto stmt = batch ? db.cached(
-                          "SELECT id, batch, coalesce(prompt, ''), cover_path IS NOT NULL, finished_at FROM jobs "
+                          "SELECT id, key, batch, coalesce(prompt, ''), cover_path IS NOT NULL, finished_at FROM jobs "
                           "WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_batch_progress WHERE batch = ?1 "
                           "AND state = 'succeeded' AND state <> 'queued' ORDER BY id DESC LIMIT ?2) ORDER BY id DESC")
                     : db.cached(
-                          "SELECT id, batch, coalesce(prompt, ''), cover_path IS NOT NULL, finished_at FROM "
+                          "SELECT id, key, batch, coalesce(prompt, ''), cover_path IS NOT NULL, finished_at FROM "
                           "(SELECT * FROM jobs INDEXED BY jobs_finished WHERE finished_at IS NOT NULL "
                           "ORDER BY finished_at DESC LIMIT 2000) WHERE state = 'succeeded' LIMIT ?2");
   if (!stmt) return stmt.error();
@@ -96,7 +100,8 @@ result<std::vector<gallery_item>> read_gallery(store::database& db, const std::o
   s.bind(2, limit);
   std::vector<gallery_item> out;
   auto rows = s.for_each_row([&](const store::statement& r) {
-    out.push_back({r.get_int64(0), r.get_text(1), r.get_text(2), r.get_int64(3) != 0, r.get_optional_int64(4)});
+    out.push_back({r.get_int64(0), r.get_optional_text(1), r.get_text(2), r.get_text(3), r.get_int64(4) != 0,
+                   r.get_optional_int64(5)});
   });
   if (!rows) return rows.error();
   return out;

@@ -16,7 +16,7 @@ struct route_entry {
   bool mutating;
 };
 
-constexpr std::array<route_entry, 16> routes{{
+constexpr std::array<route_entry, 18> routes{{
     {"", verb::get, route_id::index, false},
     {"healthz", verb::get, route_id::healthz, false},
     {"metrics", verb::get, route_id::metrics, false},
@@ -33,6 +33,8 @@ constexpr std::array<route_entry, 16> routes{{
     {"api/failures", verb::get, route_id::failures, false},
     {"api/gallery", verb::get, route_id::gallery, false},
     {"files/{}/{}", verb::get, route_id::file, false},
+    {"files/jobs/{}/{}", verb::get, route_id::job_file, false},
+    {"api/batches/{}/manifest", verb::get, route_id::manifest, false},
 }};
 
 // Whether `segments` fit `pattern`; collects the "{}" segments into `params`.

@@ -54,6 +54,18 @@ result<std::optional<job_row>> job_store::get(std::int64_t id) {
   return found;
 }
 
+result<std::optional<job_row>> job_store::get_by_key(std::string_view key) {
+  auto stmt = db_.cached("SELECT " VIDQ_JOB_COLUMNS " FROM jobs WHERE key = ?1");
+  if (!stmt) return stmt.error();
+  (*stmt)->bind(1, key);
+  auto row = (*stmt)->step();
+  if (!row) return row.error();
+  if (!*row) return std::optional<job_row>();
+  std::optional<job_row> found(read_job_row(**stmt));
+  (*stmt)->reset();
+  return found;
+}
+
 result<std::vector<job_event>> job_store::events(std::int64_t job_id) {
   auto stmt = db_.cached(
       "SELECT id, job_id, at, from_state, to_state, detail FROM job_events WHERE job_id = ?1 ORDER BY id");
@@ -72,9 +84,13 @@ result<std::vector<job_event>> job_store::events(std::int64_t job_id) {
 result<std::vector<job_row>> job_store::list(const list_filter& filter) {
   // NULL filters match everything. Newest first by walking the rowid backwards until the
   // limit is met: right for an operator's listing, which is not a hot path.
-  auto stmt = db_.cached("SELECT " VIDQ_JOB_COLUMNS
-                         " FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR batch = ?2)"
-                         " AND (?3 IS NULL OR model = ?3) ORDER BY id DESC LIMIT ?4");
+  // A key names at most one row: looked up through its unique index, never by a walk.
+  auto stmt = filter.key ? db_.cached("SELECT " VIDQ_JOB_COLUMNS
+                                      " FROM jobs WHERE key = ?5 AND (?1 IS NULL OR state = ?1) AND "
+                                      "(?2 IS NULL OR batch = ?2) AND (?3 IS NULL OR model = ?3) LIMIT ?4")
+                         : db_.cached("SELECT " VIDQ_JOB_COLUMNS
+                                      " FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR batch = ?2)"
+                                      " AND (?3 IS NULL OR model = ?3) ORDER BY id DESC LIMIT ?4");
   if (!stmt) return stmt.error();
   auto& s = **stmt;
   if (filter.state) {
@@ -83,6 +99,7 @@ result<std::vector<job_row>> job_store::list(const list_filter& filter) {
     s.bind(1, nullptr);
   }
   s.bind(2, filter.batch).bind(3, filter.model).bind(4, filter.limit);
+  if (filter.key) s.bind(5, *filter.key);
   return read_job_rows(s);
 }
 
@@ -105,43 +122,72 @@ result<std::vector<batch_summary>> job_store::batch_summaries() {
   return out;
 }
 
-result<int> job_store::transition(const job_selector& which, const char* set_clause, const char* from_states) {
-  const std::string where = std::string("state IN (") + from_states + ")";
+result<int> job_store::transition(const job_selector& which, const char* set_clause, const char* from_states,
+                                  std::vector<transition_miss>* missed) {
+  const std::string where = std::string("state IN (") + from_states +
+                            ") AND (?3 IS NULL OR state = ?3) AND (?4 IS NULL OR error_code IS ?4)";
+  const auto bind_filters = [&](statement& stmt) {
+    if (which.state) {
+      stmt.bind(3, to_string(*which.state));
+    } else {
+      stmt.bind(3, nullptr);
+    }
+    stmt.bind(4, which.error_code);
+  };
   int changed = 0;
-  if (which.batch) {
-    auto stmt = db_.prepare(std::string("UPDATE jobs SET ") + set_clause + " WHERE batch = ?2 AND " + where);
+  const bool everything = which.ids.empty() && !which.batch && (which.state || which.error_code);
+  if (which.batch || everything) {
+    auto stmt = db_.prepare(std::string("UPDATE jobs SET ") + set_clause + " WHERE " +
+                            (everything ? "" : "batch = ?2 AND ") + where);
     if (!stmt) return stmt.error();
-    stmt->bind(1, clock_.now()).bind(2, *which.batch);
+    stmt->bind(1, clock_.now());
+    if (!everything) stmt->bind(2, *which.batch);
+    bind_filters(*stmt);
     if (auto r = stmt->run(); !r) return r.error();
     changed += db_.changes();
   }
   if (!which.ids.empty()) {
     auto stmt = db_.prepare(std::string("UPDATE jobs SET ") + set_clause + " WHERE id = ?2 AND " + where);
     if (!stmt) return stmt.error();
+    auto look = db_.prepare("SELECT state, error_code FROM jobs WHERE id = ?1");
+    if (!look) return look.error();
     for (const auto id : which.ids) {
       stmt->reset();
       stmt->bind(1, clock_.now()).bind(2, id);
+      bind_filters(*stmt);
       if (auto r = stmt->run(); !r) return r.error();
-      changed += db_.changes();
+      const int n = db_.changes();
+      changed += n;
+      if (n > 0 || !missed) continue;
+      look->reset();
+      look->bind(1, id);
+      auto row = look->step();
+      if (!row) return row.error();
+      transition_miss miss{id, std::nullopt, std::nullopt};
+      if (*row) {
+        miss.state = parse_job_state(look->get_text(0));
+        miss.error_code = look->get_optional_text(1);
+      }
+      missed->push_back(std::move(miss));
     }
   }
   return changed;
 }
 
-result<int> job_store::cancel(const job_selector& which) {
+result<int> job_store::cancel(const job_selector& which, std::vector<transition_miss>* missed) {
   auto tx = transaction::begin(db_);
   if (!tx) return tx.error();
   auto changed = transition(
       which,
       "state = 'cancelled', updated_at = ?1, finished_at = ?1, next_poll_at = NULL, "
       "error_code = 'cancelled', error_message = 'cancelled by operator'",
-      "'queued', 'submitting', 'processing', 'downloading'");
+      "'queued', 'submitting', 'processing', 'downloading'", missed);
   if (!changed) return changed;
   if (auto r = tx->commit(); !r) return r.error();
   return changed;
 }
 
-result<int> job_store::retry(const job_selector& which) {
+result<int> job_store::retry(const job_selector& which, std::vector<transition_miss>* missed) {
   auto tx = transaction::begin(db_);
   if (!tx) return tx.error();
   // A retried job is a new submission: it gets a new request_id at claim, so the provider
@@ -151,7 +197,7 @@ result<int> job_store::retry(const job_selector& which) {
       "state = 'queued', updated_at = ?1, attempts = 0, not_before = 0, request_id = NULL, "
       "task_id = NULL, submitted_at = NULL, next_poll_at = NULL, polls = 0, finished_at = NULL, "
       "video_url = NULL, cover_url = NULL, error_code = NULL, error_message = NULL",
-      "'failed', 'cancelled'");
+      "'failed', 'cancelled'", missed);
   if (!changed) return changed;
   if (auto r = tx->commit(); !r) return r.error();
   return changed;

@@ -24,6 +24,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <future>
 #include <map>
 #include <thread>
@@ -247,7 +248,7 @@ TEST_F(StatusServerTest, ListsJobsBatchesAndOneJobWithItsEvents) {
   const auto j = one.json();
   EXPECT_EQ(j.at("job").at("state"), "succeeded");
   EXPECT_EQ(std::string(j.at("job").at("files").at("video").as_string()),
-            "/files/alpha/" + std::to_string(a1) + ".mp4");
+            "/files/jobs/" + std::to_string(a1) + "/video");
   EXPECT_EQ(j.at("events").as_array().size(), 1u);  // queued → succeeded, by the trigger
   EXPECT_EQ(get("/api/jobs/999").status, 404u);
   EXPECT_EQ(get("/api/jobs/abc").status, 404u);
@@ -439,6 +440,85 @@ TEST_F(StatusServerTest, ServesOutputFilesWithRangesAndRefusesEscapes) {
   }
   EXPECT_EQ(get("/files/alpha/13.mp4").status, 403u) << "symlinked file leading out";
   EXPECT_EQ(get("/files/evil/13.mp4").status, 403u) << "symlinked folder leading out";
+}
+
+TEST_F(StatusServerTest, FiltersJobsByKeyAndShowsKeysInFailuresAndGallery) {
+  store::job_store jobs(t.db, t.clock);
+  std::int64_t ok = 0;
+  std::int64_t bad = 0;
+  ASSERT_TRUE(jobs.insert(test::make_job("cogvideox-3", "春季 促销", "SKU-0001"), &ok));
+  ASSERT_TRUE(jobs.insert(test::make_job("cogvideox-3", "春季 促销", "SKU-0002"), &bad));
+  t.exec("UPDATE jobs SET state = 'succeeded', finished_at = 1, video_path = 'x.mp4' WHERE id = " + std::to_string(ok));
+  t.exec("UPDATE jobs SET state = 'failed', finished_at = 2, error_code = '1301' WHERE id = " + std::to_string(bad));
+  start();
+  auto by_key = get("/api/jobs?key=SKU-0002").json().at("jobs");
+  ASSERT_EQ(by_key.as_array().size(), 1u);
+  EXPECT_EQ(by_key.at(0).at("id"), bad);
+  EXPECT_EQ(get("/api/jobs?key=SKU-0002&state=succeeded").json().at("jobs").as_array().size(), 0u);
+  EXPECT_EQ(get("/api/jobs?key=nope").json().at("jobs").as_array().size(), 0u);
+  EXPECT_EQ(get("/api/jobs?batch=%E6%98%A5%E5%AD%A3%20%E4%BF%83%E9%94%80&state=failed").json().at("jobs").as_array().size(),
+            1u);
+  EXPECT_EQ(get("/api/failures").json().at("failures").at(0).at("key"), "SKU-0002");
+  const auto gallery = get("/api/gallery").json().at("items");
+  ASSERT_EQ(gallery.as_array().size(), 1u);
+  EXPECT_EQ(gallery.at(0).at("key"), "SKU-0001");
+  EXPECT_EQ(std::string(gallery.at(0).at("video").as_string()), "/files/jobs/" + std::to_string(ok) + "/video");
+}
+
+TEST_F(StatusServerTest, ServesAJobsFilesFromThePathsRecordedInTheDatabase) {
+  const auto folder = std::filesystem::path(cfg.output_dir) / "春季 促销";
+  test::write_file(folder / "SKU-0001.mp4", "video-bytes");
+  test::write_file(folder / "SKU-0001.jpg", "\xFF\xD8\xFFjpeg");
+  test::write_file(t.dir.path() / "outside.mp4", "secret");
+  store::job_store jobs(t.db, t.clock);
+  std::int64_t id = 0;
+  std::int64_t escaping = 0;
+  std::int64_t downloading = 0;
+  ASSERT_TRUE(jobs.insert(test::make_job("cogvideox-3", "春季 促销", "SKU-0001"), &id));
+  ASSERT_TRUE(jobs.insert(test::make_job(), &escaping));
+  ASSERT_TRUE(jobs.insert(test::make_job(), &downloading));
+  t.exec("UPDATE jobs SET state = 'succeeded', video_path = '" + (folder / "SKU-0001.mp4").string() +
+         "', cover_path = '" + (folder / "SKU-0001.jpg").string() + "' WHERE id = " + std::to_string(id));
+  t.exec("UPDATE jobs SET state = 'succeeded', video_path = '" + (t.dir.path() / "outside.mp4").string() +
+         "' WHERE id = " + std::to_string(escaping));
+  t.exec("UPDATE jobs SET state = 'downloading', video_path = '" + (folder / "SKU-0001.mp4").string() +
+         "' WHERE id = " + std::to_string(downloading));
+  start();
+  auto video = get("/files/jobs/" + std::to_string(id) + "/video");
+  ASSERT_EQ(video.status, 200u);
+  EXPECT_EQ(video.body, "video-bytes");
+  EXPECT_EQ(video.headers["content-type"], "video/mp4");
+  auto cover = get("/files/jobs/" + std::to_string(id) + "/cover");
+  EXPECT_EQ(cover.status, 200u);
+  EXPECT_EQ(cover.headers["content-type"], "image/jpeg");
+  EXPECT_EQ(get("/files/jobs/" + std::to_string(escaping) + "/video").status, 403u);
+  EXPECT_EQ(get("/files/jobs/" + std::to_string(downloading) + "/video").status, 404u) << "not finished";
+  for (const std::string& bad :
+       std::vector<std::string>{"/files/jobs/999/video", "/files/jobs/abc/video", "/files/jobs/1/other",
+                                "/files/jobs/-1/video", "/files/jobs/" + std::to_string(escaping) + "/cover"}) {
+    EXPECT_EQ(get(bad).status, 404u) << bad;
+  }
+}
+
+TEST_F(StatusServerTest, ServesABatchManifestAsCsvOrJsonl) {
+  store::job_store jobs(t.db, t.clock);
+  for (const char* key : {"SKU-1", "SKU-2"}) ASSERT_TRUE(jobs.insert(test::make_job("cogvideox-3", "春季 促销", key)));
+  ASSERT_TRUE(jobs.insert(test::make_job("cogvideox-3", "other", "O-1")));
+  start();
+  const std::string path = "/api/batches/%E6%98%A5%E5%AD%A3%20%E4%BF%83%E9%94%80/manifest";
+  auto csv = get(path + "?format=csv");
+  ASSERT_EQ(csv.status, 200u) << csv.body;
+  EXPECT_EQ(csv.headers["content-type"], "text/csv; charset=utf-8");
+  EXPECT_NE(csv.headers["content-disposition"].find("filename*=UTF-8''%E6%98%A5"), std::string::npos);
+  EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 3);  // header + 2 rows
+  EXPECT_NE(csv.body.find("SKU-2"), std::string::npos);
+  EXPECT_EQ(csv.body.find("O-1"), std::string::npos);
+  auto jsonl = get(path + "?format=jsonl");
+  EXPECT_EQ(jsonl.status, 200u);
+  EXPECT_EQ(std::count(jsonl.body.begin(), jsonl.body.end(), '\n'), 2);
+  EXPECT_EQ(get(path + "?format=xml").status, 400u);
+  EXPECT_EQ(get("/api/batches/nothing/manifest").status, 404u);
+  EXPECT_EQ(get(path + "?bom=1").body.substr(0, 3), "\xEF\xBB\xBF");
 }
 
 TEST_F(StatusServerTest, KeepsConnectionsAliveAndChecksTheHost) {

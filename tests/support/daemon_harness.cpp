@@ -57,7 +57,7 @@ void daemon_harness::write_config(const daemon_settings& settings) {
   substitute("@BASE_URL@", base_url());
   substitute("@ORIGIN@", "https://127.0.0.1:" + std::to_string(sim_.port()));
   std::ostringstream toml;
-  toml << "[database]\npath = \"vidq.db\"\n[output]\ndir = \"videos\"\n"
+  toml << "[database]\npath = \"vidq.db\"\n[output]\ndir = \"videos\"\n" << settings_.output_extra << "\n"
        << "[tls]\nca_file = \"" << sim_.ca_file().string() << "\"\n"
        << accounts << "\n"
        << "[polling]\nduration_scale = " << scale << "\nmin_interval_seconds = 0.1\nmax_interval_seconds = 1.0\n"

@@ -25,6 +25,7 @@ struct daemon_settings {
   std::string retry_extra;    // lines appended inside [retry] (e.g. "max_attempts = 2\n")
   std::string polling_extra;  // lines appended inside [polling]
   std::string account_extra;  // lines appended inside [[accounts]] (e.g. max_in_flight = 3)
+  std::string output_extra;   // lines appended inside [output] (e.g. path_template = "...")
   std::string extra_toml;     // further tables appended to the config
   // Replaces the one generated [[accounts]] table ("default", V0, key from daemon_key_env)
   // when set; "@BASE_URL@" in it becomes the simulator's base URL, "@ORIGIN@" its

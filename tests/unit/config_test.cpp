@@ -166,6 +166,23 @@ TEST(Secrets, LoadedKeysAreRedactedFromLogs) {
   EXPECT_NE(captured.find("[REDACTED]"), std::string::npos);
 }
 
+TEST(Config, OutputTemplateDefaultsToTheOlderLayoutAndTheExampleShowsBatchAndKey) {
+  EXPECT_EQ(default_config().output_path_template, "{batch_folder}/{id}");
+  EXPECT_FALSE(default_config().write_manifest);
+  const auto example = load_config(std::string(VIDQ_SOURCE_DIR) + "/config/vidq.example.toml");
+  EXPECT_EQ(example.output_path_template, "{batch}/{key}");
+  test::temp_dir dir;
+  const auto path = dir.file("vidq.toml");
+  test::write_file(path, "[output]\npath_template = \"{date}/{batch}/{key}\"\nwrite_manifest = true\n");
+  const auto c = load_config(path);
+  EXPECT_EQ(c.output_path_template, "{date}/{batch}/{key}");
+  EXPECT_TRUE(c.write_manifest);
+  test::write_file(path, "[output]\npath_template = \"\"\n");
+  EXPECT_THROW(load_config(path), config_error);
+  test::write_file(path, "[output]\nwrite_manifest = \"yes\"\n");
+  EXPECT_THROW(load_config(path), config_error);
+}
+
 TEST(Config, RetentionIsOffUnlessSet) {
   EXPECT_FALSE(default_config().retention.finished_jobs);
   EXPECT_FALSE(default_config().retention.events);

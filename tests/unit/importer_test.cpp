@@ -97,6 +97,33 @@ TEST_F(importer_fixture, CsvWithHeaderQuotesAndTypedColumns) {
   EXPECT_EQ(t.text("SELECT image_url FROM jobs WHERE key = 'c4'"), R"(["https://e.com/a.png","https://e.com/b.png"])");
 }
 
+TEST_F(importer_fixture, ByteOrderMarkAtTheStartIsSkipped) {
+  const std::string bom = "\xEF\xBB\xBF";
+  const auto csv = run("excel.csv", bom + "key,model,prompt\r\nb1,cogvideox-3,a sneaker\r\n");
+  EXPECT_EQ(csv.inserted, 1u);
+  EXPECT_EQ(csv.invalid, 0u) << reason_at(csv, 2);
+  EXPECT_EQ(t.text("SELECT key FROM jobs WHERE key = 'b1'"), "b1");  // the first column's name has no BOM
+  const auto jsonl = run("bom.jsonl", bom + R"({"key":"b2","model":"cogvideox-3","prompt":"x"})" "\n");
+  EXPECT_EQ(jsonl.inserted, 1u);
+  EXPECT_EQ(jsonl.invalid, 0u) << reason_at(jsonl, 1);
+}
+
+TEST_F(importer_fixture, AByteOrderMarkAfterTheFirstLineIsStillAnError) {
+  const auto s = run("late.jsonl", R"({"model":"cogvideox-3","prompt":"x"})" "\n"
+                                   "\xEF\xBB\xBF" R"({"model":"cogvideox-3","prompt":"y"})" "\n");
+  EXPECT_EQ(s.inserted, 1u);
+  EXPECT_NE(reason_at(s, 2).find("not valid JSON"), std::string::npos) << reason_at(s, 2);
+}
+
+TEST_F(importer_fixture, DuplicateCsvHeaderRefusesTheFileNamingBothColumns) {
+  const auto s = run("dup.csv", "key,prompt,model,prompt\nd1,a,cogvideox-3,b\n");
+  ASSERT_TRUE(s.refused);
+  EXPECT_EQ(s.refused->line, 1u);
+  EXPECT_EQ(s.refused->reason, "header: column 4 'prompt' repeats column 2 'prompt'");
+  EXPECT_EQ(s.inserted, 0u);
+  EXPECT_EQ(t.scalar("SELECT count(*) FROM jobs"), 0);
+}
+
 TEST_F(importer_fixture, MissingFileIsAnError) {
   auto r = import_file(t.db, t.clock, t.dir.file("nope.jsonl"), input_format::jsonl, {});
   ASSERT_FALSE(r);

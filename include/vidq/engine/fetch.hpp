@@ -1,7 +1,7 @@
 #pragma once
 // Fetching a succeeded job's files: the video (what was paid for) and its cover, streamed by
-// net::download to <output>/<batch folder>/<job id>.mp4 and .png (`.part`, fsync, rename,
-// directory fsync). An interface so the scheduler's tests can script outcomes; the HTTPS
+// net::download to <output>/<stem>.mp4 and .png or .jpg by content (`.part`, fsync, rename,
+// directory fsync); the stem comes from [output] path_template (output_name.hpp). An interface so the scheduler's tests can script outcomes; the HTTPS
 // implementation maps transport failures to verdicts through classify(operation::download).
 // Decisions (cover best-effort, folder names): docs/ENGINE_DECISIONS.md §7.
 
@@ -33,6 +33,9 @@ struct fetch_request {
   std::string video_url;  // from the SUCCESS poll
   std::string cover_url;  // may be empty: no cover
   bool urls_refreshed = false;  // these URLs come from a re-poll after a 403/404
+  // Where the files go relative to the output folder, without extension (output_name.hpp);
+  // empty: job_file_path's <batch folder>/<id>.
+  std::filesystem::path stem;
 };
 
 struct fetched {

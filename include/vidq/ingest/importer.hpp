@@ -1,7 +1,8 @@
 #pragma once
 // `vidq import FILE`: JSONL or CSV (with a header row) → jobs, one transaction per chunk.
 // Invalid records are reported with their line number and skipped; duplicate keys are
-// counted and skipped (re-importing a file is a no-op).
+// counted and skipped (re-importing a file is a no-op). A UTF-8 byte-order mark at the start
+// (Excel's "CSV UTF-8") is skipped; a CSV header that names a column twice refuses the file.
 
 #include "vidq/core/clock.hpp"
 #include "vidq/core/error.hpp"
@@ -9,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,9 @@ struct import_summary {
   std::size_t duplicates = 0;
   std::size_t invalid = 0;
   std::vector<import_problem> problems;  // the first max_reported_problems of them
+  // Set when the file as a whole cannot be read (a CSV header naming one column twice):
+  // nothing was imported.
+  std::optional<import_problem> refused;
 };
 
 struct import_options {

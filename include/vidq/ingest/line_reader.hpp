@@ -14,8 +14,8 @@ class line_reader {
   line_reader(std::FILE* file, std::size_t max_line_bytes);
 
   enum class status { line, too_long, end };
-  // The next line without its '\n' (and a trailing '\r'). `line` stays valid until the
-  // next call. I/O errors end the stream; check error() afterwards.
+  // The next line without its '\n' (and a trailing '\r'); a UTF-8 byte-order mark at the
+  // start of the file is dropped. `line` stays valid until the next call. I/O errors end the stream; check error() afterwards.
   status next(std::string_view& line);
 
   std::size_t line_number() const { return line_number_; }  // of the line just returned

@@ -96,6 +96,11 @@ struct config {
   std::string source;  // the file it came from; empty for built-in defaults
   std::string database_path = "vidq.db";
   std::string output_dir = "videos";
+  // [output] path_template: a job's files relative to output_dir, without extension
+  // (engine/output_name.hpp; checked by `vidq run`). The default is the layout of configs
+  // written before templates existed.
+  std::string output_path_template = "{batch_folder}/{id}";
+  bool write_manifest = false;  // [output] write_manifest: manifest.csv when a batch finishes
   std::string tls_ca_file;
   std::vector<account_config> accounts;  // at least one after loading
   polling_config polling;

@@ -1,8 +1,10 @@
 #pragma once
-// Serving result files read-only: GET /files/<batch folder>/<job id>.(mp4|png). Only names
-// that engine::job_file_path can produce are accepted, the resolved path (symlinks followed)
-// must stay inside the output folder, and video supports single byte ranges so that
-// <video> can seek. Pure, except resolve_output_file which looks at the filesystem.
+// Serving result files read-only. GET /files/jobs/<id>/video|cover serves the paths the
+// daemon recorded for that job (whatever [output] path_template named them); the older
+// GET /files/<batch folder>/<job id>.(mp4|png) accepts only names engine::job_file_path
+// produces. Either way the resolved path (symlinks followed) must stay inside the output
+// folder, and video supports single byte ranges so that <video> can seek. Pure, except
+// resolve_output_file / resolve_recorded_file which look at the filesystem.
 
 #include <cstdint>
 #include <filesystem>
@@ -23,8 +25,11 @@ struct file_ref {
 // ("..", empty, slashes, other extensions, non-digit names...).
 std::optional<file_ref> parse_file_ref(std::string_view folder, std::string_view name);
 
-// The URL path of a job's file: "/files/<sanitize_batch_name(batch)>/<id><extension>".
-std::string file_url(std::string_view batch, std::int64_t job_id, std::string_view extension);
+// The URL path of a job's file: "/files/jobs/<id>/video" or ".../cover".
+std::string file_url(std::int64_t job_id, bool cover);
+
+// Content type by a recorded path's extension: video/mp4, image/jpeg, else image/png.
+std::string_view content_type_of(const std::filesystem::path& path);
 
 enum class resolve_status { ok, not_found, forbidden };
 struct resolved_file {
@@ -36,6 +41,8 @@ struct resolved_file {
 // Canonicalizes output_dir/folder/name and checks that it is a regular file inside the
 // canonical output_dir: forbidden when a symlink leads outside, not_found when missing.
 resolved_file resolve_output_file(const std::filesystem::path& output_dir, const file_ref& ref);
+// The same checks for a path recorded in the database (jobs.video_path / cover_path).
+resolved_file resolve_recorded_file(const std::filesystem::path& output_dir, const std::filesystem::path& recorded);
 
 struct byte_range {
   std::uint64_t first = 0;

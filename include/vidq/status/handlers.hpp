@@ -4,6 +4,7 @@
 // requests and write replies (and stream files a reply names). Handlers run on the daemon's
 // thread and use its SQLite connection; every query is indexed and bounded (queries.hpp).
 
+#include "vidq/status/files.hpp"
 #include "vidq/status/queries.hpp"
 #include "vidq/status/server.hpp"
 #include "vidq/store/job_store.hpp"
@@ -97,6 +98,9 @@ class handlers {
   http_reply healthz();
   http_reply metrics();
   http_reply serve_file(const http_request_view& req, std::string_view folder, std::string_view name);
+  http_reply serve_job_file(const http_request_view& req, std::string_view id_text, std::string_view which);
+  http_reply send_file(const http_request_view& req, const resolved_file& file, std::string_view content_type);
+  http_reply manifest(std::string_view batch, const std::vector<std::pair<std::string, std::string>>& query);
   http_reply jobs_list(const std::vector<std::pair<std::string, std::string>>& query);
   http_reply jobs_create(std::string_view body);
   http_reply job_get(std::string_view id_text);

@@ -36,6 +36,7 @@ result<std::vector<timeline_bucket>> read_timeline(store::database& db, millis n
 
 struct failure_row {
   std::int64_t id = 0;
+  std::optional<std::string> key;
   std::string batch;
   std::string model;
   std::string error_code;
@@ -46,6 +47,7 @@ result<std::vector<failure_row>> read_failures(store::database& db, int limit);
 
 struct gallery_item {
   std::int64_t id = 0;
+  std::optional<std::string> key;
   std::string batch;
   std::string prompt;
   bool has_cover = false;

@@ -34,6 +34,8 @@ enum class route_id {
   failures,        // GET /api/failures?limit=
   gallery,         // GET /api/gallery?batch=&limit=
   file,            // GET /files/{folder}/{name}
+  job_file,        // GET /files/jobs/{id}/{video|cover}
+  manifest,        // GET /api/batches/{batch}/manifest
 };
 
 struct route_match {

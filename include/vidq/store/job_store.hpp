@@ -34,6 +34,7 @@ struct list_filter {
   std::optional<job_state> state;
   std::optional<std::string> batch;
   std::optional<std::string> model;
+  std::optional<std::string> key;  // at most one row: the unique key index
   int limit = 100;
 };
 
@@ -45,10 +46,20 @@ struct batch_summary {
   std::int64_t count(job_state s) const { return by_state[static_cast<int>(s)]; }
 };
 
-// Which rows an operator command targets: explicit ids, or a whole batch.
+// Which rows an operator command targets: explicit ids, or a whole batch, narrowed by state
+// and error code. With neither ids nor batch but a state or code, every matching job.
 struct job_selector {
   std::vector<std::int64_t> ids;
   std::optional<std::string> batch;
+  std::optional<job_state> state;         // e.g. retry only failed, never cancelled
+  std::optional<std::string> error_code;  // e.g. retry only task_failed, never 1301
+};
+
+// An id named in a selector that the command left alone, and what it found instead.
+struct transition_miss {
+  std::int64_t id = 0;
+  std::optional<job_state> state;  // nullopt: there is no such job
+  std::optional<std::string> error_code;
 };
 
 class job_store {
@@ -60,6 +71,7 @@ class job_store {
   result<insert_outcome> insert(const new_job& job, std::int64_t* id = nullptr);
 
   result<std::optional<job_row>> get(std::int64_t id);
+  result<std::optional<job_row>> get_by_key(std::string_view key);
   result<std::vector<job_event>> events(std::int64_t job_id);
   result<std::vector<job_row>> list(const list_filter& filter);
   result<std::vector<batch_summary>> batch_summaries();
@@ -67,12 +79,15 @@ class job_store {
   // queued / submitting / processing / downloading → cancelled. Returns the rows changed.
   // A job cancelled while its provider task runs is not stopped remotely (the API has no
   // cancel call); its slot is freed when the daemon next sees the task finish.
-  result<int> cancel(const job_selector& which);
+  // Ids of `which.ids` left unchanged go to `missed` (when given), read in the same
+  // transaction, so the caller can say why.
+  result<int> cancel(const job_selector& which, std::vector<transition_miss>* missed = nullptr);
   // failed / cancelled → queued with a fresh attempt budget. Returns the rows changed.
-  result<int> retry(const job_selector& which);
+  result<int> retry(const job_selector& which, std::vector<transition_miss>* missed = nullptr);
 
  private:
-  result<int> transition(const job_selector& which, const char* set_clause, const char* from_states);
+  result<int> transition(const job_selector& which, const char* set_clause, const char* from_states,
+                         std::vector<transition_miss>* missed);
 
   database& db_;
   const clock& clock_;

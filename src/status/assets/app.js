@@ -58,8 +58,11 @@ function renderBatches(data) {
     el('td', { class: 'num', 'data-field': 'queued' }, fmt(b.queued)),
     el('td', { class: 'num', 'data-field': 'running' }, fmt(b.running)),
     el('td', { class: 'num', 'data-field': 'failed' }, fmt(b.failed)),
-    el('td', { class: 'num', 'data-field': 'spent' }, b.spent_cny.toFixed(2))));
-  $('batches').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { class: 'empty', colSpan: 7 }, 'No jobs yet.'))]));
+    el('td', { class: 'num', 'data-field': 'spent' }, b.spent_cny.toFixed(2)),
+    el('td', { 'data-field': 'manifest' },
+      el('a', { href: `/api/batches/${encodeURIComponent(b.batch)}/manifest?format=csv&bom=1`, download: '' }, 'CSV'), ' ',
+      el('a', { href: `/api/batches/${encodeURIComponent(b.batch)}/manifest?format=jsonl`, download: '' }, 'JSONL'))));
+  $('batches').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { class: 'empty', colSpan: 8 }, 'No jobs yet.'))]));
   const names = data.batches.map((b) => b.batch);
   if (names.join('\n') !== knownBatches.join('\n')) {
     knownBatches = names;
@@ -98,9 +101,9 @@ function renderHealth(res) {
 
 function renderFailures(data) {
   const rows = data.failures.map((f) => el('tr', { 'data-job': String(f.id) },
-    el('td', {}, `#${f.id}`), el('td', {}, f.batch), el('td', {}, f.model),
+    el('td', {}, `#${f.id}`), el('td', { class: 'key' }, f.key || ''), el('td', {}, f.batch), el('td', {}, f.model),
     el('td', {}, f.error_code), el('td', { class: 'reason' }, f.error_message), el('td', {}, f.failed_at)));
-  $('failures').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { class: 'empty', colSpan: 6 }, 'No failures.'))]));
+  $('failures').replaceChildren(...(rows.length ? rows : [el('tr', {}, el('td', { class: 'empty', colSpan: 7 }, 'No failures.'))]));
 }
 
 function drawChart(svg, values, cls) {
@@ -150,7 +153,7 @@ async function loadGallery() {
   const items = body.items.map((g) => {
     const t = el('button', { type: 'button', class: 'thumb', 'data-job': String(g.id), title: g.prompt },
       g.cover ? el('img', { src: g.cover, alt: `job ${g.id}`, loading: 'lazy' }) : el('span', { class: 'noimg' }, 'no cover'),
-      el('span', { class: 'cap' }, `#${g.id} ${g.prompt}`));
+      el('span', { class: 'cap' }, `${g.key ? g.key : `#${g.id}`} ${g.prompt}`));
     t.addEventListener('click', () => play(g));
     return t;
   });
@@ -160,7 +163,7 @@ async function loadGallery() {
 function play(item) {
   const v = $('player-video');
   v.src = item.video;
-  $('player-caption').textContent = `#${item.id} · ${item.batch} · ${item.prompt}`;
+  $('player-caption').textContent = `#${item.id}${item.key ? ` · ${item.key}` : ''} · ${item.batch} · ${item.prompt}`;
   $('player').hidden = false;
   v.play().catch(() => {});  // autoplay may be refused; the controls are there
 }

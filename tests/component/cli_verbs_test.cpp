@@ -1,0 +1,85 @@
+// Operator verbs that say what they did: retry by state and error code, per-id reasons for
+// ids left alone, and `vidq status` showing pauses, budget blocks and failed work.
+#include "support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+namespace vidq {
+namespace {
+
+struct cli_verbs_fixture : ::testing::Test {
+  test::temp_dir dir;
+  std::string db = dir.file("vidq.db");
+
+  test::command_result vidq(const std::string& args) {
+    return test::run_command("cd '" + dir.path().string() + "' && '" VIDQ_BINARY "' --db '" + db + "' " + args);
+  }
+  void sql(const std::string& statement) {
+    auto r = test::run_command("sqlite3 '" + db + "' \"" + statement + "\"");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+  }
+  std::string state_of(int id) {
+    return test::run_command("sqlite3 '" + db + "' \"SELECT state FROM jobs WHERE id = " + std::to_string(id) + "\"").out;
+  }
+  // Jobs 1..4: failed task_failed, failed 1301, cancelled, succeeded.
+  void four_jobs() {
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(vidq("enqueue -m cogvideox-3 -p x -b b").exit_code, 0);
+    sql("UPDATE jobs SET state = 'failed', error_code = 'task_failed' WHERE id = 1");
+    sql("UPDATE jobs SET state = 'failed', error_code = '1301' WHERE id = 2");
+    sql("UPDATE jobs SET state = 'cancelled', error_code = 'cancelled' WHERE id = 3");
+    sql("UPDATE jobs SET state = 'succeeded' WHERE id = 4");
+  }
+};
+
+TEST_F(cli_verbs_fixture, RetryByCodeTouchesOnlyThatCode) {
+  four_jobs();
+  auto r = vidq("retry --code task_failed");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("requeued 1 job(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(state_of(1), "queued\n");
+  EXPECT_EQ(state_of(2), "failed\n") << "1301 is never retried by --code task_failed";
+  EXPECT_EQ(state_of(3), "cancelled\n");
+}
+
+TEST_F(cli_verbs_fixture, RetryByStateAndBatch) {
+  four_jobs();
+  auto r = vidq("retry --state cancelled --batch b");
+  EXPECT_NE(r.out.find("requeued 1 job(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(state_of(3), "queued\n");
+  EXPECT_EQ(state_of(1), "failed\n");
+  EXPECT_EQ(vidq("retry --state queued").exit_code, 2) << "only failed or cancelled";
+}
+
+TEST_F(cli_verbs_fixture, EachIdLeftAloneIsListedWithTheReason) {
+  four_jobs();
+  auto retry = vidq("retry 1 2 4 99 --code task_failed");
+  EXPECT_NE(retry.out.find("job 2: failed with 1301, not task_failed"), std::string::npos) << retry.out;
+  EXPECT_NE(retry.out.find("job 4: is succeeded, not failed or cancelled; nothing to retry"), std::string::npos)
+      << retry.out;
+  EXPECT_NE(retry.out.find("job 99: no such job"), std::string::npos) << retry.out;
+  EXPECT_NE(retry.out.find("requeued 1 job(s)"), std::string::npos) << retry.out;
+  EXPECT_EQ(retry.out.find("job 1:"), std::string::npos) << "job 1 was requeued";
+  auto cancel = vidq("cancel 1 4 99");
+  EXPECT_NE(cancel.out.find("job 4: already succeeded; nothing to cancel"), std::string::npos) << cancel.out;
+  EXPECT_NE(cancel.out.find("job 99: no such job"), std::string::npos) << cancel.out;
+  EXPECT_NE(cancel.out.find("cancelled 1 job(s)"), std::string::npos) << cancel.out;
+}
+
+TEST_F(cli_verbs_fixture, StatusMarksFailuresApartAndShowsWhatHoldsWorkBack) {
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(vidq("enqueue -m cogvideox-3 -p x -b b").exit_code, 0);
+  sql("UPDATE jobs SET state = 'succeeded', cost = 3000 WHERE id IN (1, 2)");
+  sql("UPDATE jobs SET state = 'failed', error_code = '1301' WHERE id = 3");
+  test::write_file(dir.path() / "vidq.toml", "[budget]\nbatch_limit_cny = 3.0\n");
+  ASSERT_EQ(vidq("account pause default --reason 'top-up pending'").exit_code, 0);
+  auto r = vidq("--config vidq.toml status");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("########xxxx...."), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("account default paused by operator: top-up pending (until resumed)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("batch b: batch budget 3.00 CNY reached for batch 'b': spent 6.00 CNY; its queued jobs wait"),
+            std::string::npos)
+      << r.out;
+}
+
+}  // namespace
+}  // namespace vidq
