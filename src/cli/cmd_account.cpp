@@ -133,14 +133,14 @@ void run_list(context& ctx, const account_flags& f) {
       const bool paused = p && (!p->until || *p->until > now);
       boost::json::object o{{"name", a.name}, {"provider", ops::to_string(a.provider)}, {"base_url", a.base_url},
                             {"cap", a.cap()}, {"paused", paused}};
-      boost::json::array models(a.models.begin(), a.models.end());
-      o["models"] = a.models.empty() ? boost::json::value("all") : boost::json::value(std::move(models));
       if (paused) {
         o["paused_by"] = store::to_string(p->by);
         o["reason"] = p->reason;
         o["since"] = format_time(p->at);
         o["until"] = p->until ? boost::json::value(format_time(p->until)) : boost::json::value(nullptr);
       }
+      boost::json::array models(a.models.begin(), a.models.end());
+      o["models"] = a.models.empty() ? boost::json::value("all") : boost::json::value(std::move(models));
       out.push_back(std::move(o));
     }
     std::puts(boost::json::serialize(out).c_str());
