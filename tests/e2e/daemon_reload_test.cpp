@@ -22,15 +22,6 @@ using namespace std::chrono_literals;
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
-bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return ready();
-}
-
 bool logged(const daemon_harness& h, const std::string& what) { return h.log_text().find(what) != std::string::npos; }
 
 void rewrite_config(const daemon_harness& h, const std::string& from, const std::string& to) {

@@ -17,15 +17,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return ready();
-}
-
 std::int64_t count(const daemon_harness& h, const std::string& where) {
   return h.scalar("SELECT count(*) FROM jobs WHERE " + where);
 }

@@ -29,6 +29,15 @@ std::string file_sha256(const fs::path& p) {
 
 }  // namespace
 
+bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return ready();
+}
+
 daemon_harness::daemon_harness(daemon_settings settings, sim::sim_config sim_cfg)
     : sim_(clock_, [&] {
         sim_cfg.time_scale = settings.time_scale;

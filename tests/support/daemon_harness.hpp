@@ -10,6 +10,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -18,6 +19,9 @@
 namespace vidq::test {
 
 inline constexpr const char* daemon_key_env = "VIDQ_E2E_API_KEY";
+
+// Polls `ready` every 10 ms until it holds or `timeout` passes; returns its last answer.
+bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds timeout);
 
 struct daemon_settings {
   std::string key = sim_v0;   // the simulator key the account uses
