@@ -187,8 +187,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
         reschedule(std::max(v.not_before.value_or(t), t + 60'000), "paused");
         break;
       case action::retry:
-      case action::ambiguous:
-      {
+      case action::ambiguous: {
         // An unreachable endpoint says nothing about the task: no deadline runs out on it.
         const bool account_down = note_account_fault(row.account, v) ||
                                   v.fault == provider::account_fault::unreachable ||

@@ -63,8 +63,8 @@ TEST(DaemonAccounts, TwoKeysOfDifferentTiersShareOneQueueByTheirCaps) {
   // 300 jobs with no account at all.
   std::vector<std::string> lines;
   for (int i = 0; i < 300; ++i) {
-    lines.push_back(R"({"key":"pool-)" + std::to_string(i) + R"(","batch":"pool","model":"cogvideox-flash","prompt":"a cup)" +
-                    std::to_string(i) + R"("})");
+    lines.push_back(R"({"key":"pool-)" + std::to_string(i) +
+                    R"(","batch":"pool","model":"cogvideox-flash","prompt":"a cup)" + std::to_string(i) + R"("})");
   }
   ASSERT_EQ(h.import_jobs(lines).exit_code, 0);
   const auto code = h.wait(h.start(), 240s);
@@ -100,7 +100,8 @@ TEST(DaemonAccounts, AClosedProviderPortFailsNothingAndSpendsNoAttempt) {
   const pid_t pid = h.start();
   const auto outage_end = std::chrono::steady_clock::now() + 60s;
   std::this_thread::sleep_for(5s);
-  EXPECT_EQ(h.scalar("SELECT count(*) FROM account_pauses WHERE paused_by = 'breaker'"), 1) << h.log_text().substr(0, 3000);
+  EXPECT_EQ(h.scalar("SELECT count(*) FROM account_pauses WHERE paused_by = 'breaker'"), 1)
+      << h.log_text().substr(0, 3000);
   std::this_thread::sleep_until(outage_end);
   EXPECT_EQ(count(h, "state = 'failed'"), 0) << summary(h);
   EXPECT_EQ(count(h, "state = 'queued' AND attempts = 0"), 10) << summary(h);

@@ -20,10 +20,10 @@
 namespace vidq::engine {
 
 struct breaker_config {
-  int server_errors_to_open = 6;    // 5xx in a row, with no good reply between them
-  millis first_probe = 2'000;       // the first probe after opening
+  int server_errors_to_open = 6;  // 5xx in a row, with no good reply between them
+  millis first_probe = 2'000;     // the first probe after opening
   millis max_probe_interval = 300'000;
-  double probe_growth = 2.0;        // interval × this after each failed probe
+  double probe_growth = 2.0;  // interval × this after each failed probe
 };
 
 class account_breakers {
