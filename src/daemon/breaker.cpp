@@ -29,6 +29,9 @@ bool scheduler::note_account_fault(const std::string& account, const provider::v
                                      {"code", v.error_code},
                                      {"message", v.message},
                                      {"detail", "jobs wait in the queue with their attempts; probing the endpoint"}});
+  // An operator's or the provider's pause stays in place (the breaker then only holds this
+  // account's polls): writing ours over it would let the probe lift a pause it never set.
+  if (admission_.is_paused(account, now())) return true;
   if (auto r = accounts_.pause(account, reason, std::nullopt, store::paused_by::breaker); !r) {
     log::error("pause_not_saved", {{"account", account}, {"error", r.error().message()}});
   }

@@ -418,5 +418,24 @@ TEST_F(Scheduler, ABreakerPauseFromBeforeARestartIsProbedNotLeftForAnOperator) {
   EXPECT_TRUE(sched->stranded().empty());
 }
 
+
+TEST_F(Scheduler, TheBreakerNeverReplacesAnOperatorsPause) {
+  enqueue(2);
+  start(config(5), false);
+  drive(1'000, 3'000);
+  ASSERT_EQ(count("state = 'processing'"), 2);
+  ASSERT_TRUE(sched->pause_account("default", "maintenance"));
+  provider->unreachable = true;  // polls of the running tasks now fail before sending
+  drive(1'000, 300'000);
+  EXPECT_TRUE(sched->runtime().accounts.front().breaker_open);
+  provider->unreachable = false;
+  for (int i = 0; i < 600 && count("state = 'succeeded'") < 2; ++i) drive(1'000, 1'000);
+  EXPECT_EQ(count("state = 'succeeded'"), 2) << "polls resume once the probe gets an answer";
+  EXPECT_EQ(t.scalar("SELECT count(*) FROM account_pauses WHERE paused_by = 'operator' AND reason = 'maintenance'"), 1)
+      << "the probe lifts only the breaker's own pause";
+  sched->request_stop();
+  drive(1'000, 10'000);
+}
+
 }  // namespace
 }  // namespace vidq
