@@ -1,4 +1,5 @@
 #include "format.hpp"
+#include "vidq/core/utc_text.hpp"
 
 #include <boost/json/parse.hpp>
 
@@ -10,12 +11,7 @@ namespace vidq::cli {
 
 std::string format_time(std::optional<millis> at) {
   if (!at) return "-";
-  const std::time_t secs = static_cast<std::time_t>(*at / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
+  return utc_text(*at, "%Y-%m-%d %H:%M:%S");
 }
 
 std::string format_cny(std::int64_t milli) {

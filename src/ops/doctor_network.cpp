@@ -2,6 +2,7 @@
 // per account that cannot create a task (a poll of a made-up task id).
 
 #include "doctor_checks.hpp"
+#include "vidq/core/utc_text.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/secrets.hpp"
 #include "vidq/provider/account_transport.hpp"
@@ -73,12 +74,7 @@ check_line fail_transport(std::string name, const net::request_error& e) {
 }
 
 std::string utc_text(millis at) {
-  const std::time_t secs = static_cast<std::time_t>(at / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return text;
+  return vidq::utc_text(at, "%Y-%m-%d %H:%M:%S UTC");
 }
 
 std::string made_up_task_id() {

@@ -1,4 +1,5 @@
 #include "vidq/ops/status_watch.hpp"
+#include "vidq/core/utc_text.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -25,12 +26,7 @@ int percent_done(const counts& c) {
 }
 
 std::string utc(millis at) {
-  const std::time_t secs = static_cast<std::time_t>(at / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
-  return text;
+  return utc_text(at, "%Y-%m-%d %H:%M:%S");
 }
 
 // At most `columns` code points of `text`, padded with spaces to `columns` when `pad`.

@@ -1,4 +1,5 @@
 #include "vidq/output/manifest.hpp"
+#include "vidq/core/utc_text.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -22,12 +23,7 @@ constexpr std::array<std::string_view, 17> columns = {
     "error_message", "task_id",      "request_id", "submitted_at", "finished_at"};
 
 std::string iso_time(std::int64_t ms) {
-  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
+  return utc_text(ms, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 std::string cny(std::int64_t milli) {
