@@ -11,12 +11,34 @@ namespace {
 // prefer the general jobs_state_id index plus a sort, which is O(queued rows) instead of
 // O(log n); INDEXED BY turns that into an error at prepare time instead of a slow daemon.
 
-// Loose index scan: the first group after a given one, by row-value comparison on the
-// jobs_queued index. Seeded with the empty tuple, which sorts before any real one.
-constexpr const char* next_group_sql =
-    "SELECT account, model, priority, batch FROM jobs INDEXED BY jobs_queued "
-    "WHERE state = 'queued' AND (account, model, priority, batch) > (?1, ?2, ?3, ?4) "
-    "ORDER BY account, model, priority, batch LIMIT 1";
+// Loose index scan over the jobs_queued index, one seek per group. The group after
+// (account, model, priority, batch) is the first row past that key prefix: a later batch
+// of the same priority, else a later priority, else a later model, else a later account.
+// Each step is its own query with equality on the leading columns and one range on the
+// next, which SQLite answers with a single SeekGT past the whole prefix. The row-value form
+// `(account, model, priority, batch) > (...)` that this replaced seeks on `account` only
+// and then walked every index entry of the previous group (issue 13: 3-4 ms a group at
+// 20,000 rows per group).
+#define VIDQ_NEXT_GROUP_SELECT "SELECT account, model, priority, batch FROM jobs INDEXED BY jobs_queued WHERE state = 'queued' "
+constexpr const char* first_group_sql =
+    VIDQ_NEXT_GROUP_SELECT "ORDER BY account, model, priority, batch LIMIT 1";
+constexpr const char* next_batch_sql =
+    VIDQ_NEXT_GROUP_SELECT "AND account = ?1 AND model = ?2 AND priority = ?3 AND batch > ?4 ORDER BY batch LIMIT 1";
+constexpr const char* next_priority_sql =
+    VIDQ_NEXT_GROUP_SELECT "AND account = ?1 AND model = ?2 AND priority > ?3 ORDER BY priority, batch LIMIT 1";
+constexpr const char* next_model_sql =
+    VIDQ_NEXT_GROUP_SELECT "AND account = ?1 AND model > ?2 ORDER BY model, priority, batch LIMIT 1";
+constexpr const char* next_account_sql =
+    VIDQ_NEXT_GROUP_SELECT "AND account > ?1 ORDER BY account, model, priority, batch LIMIT 1";
+#undef VIDQ_NEXT_GROUP_SELECT
+
+// How many of the cursor's leading columns each step binds: (account, model, priority, batch).
+struct group_step {
+  const char* sql;
+  int bound_columns;
+};
+constexpr group_step next_group_steps[] = {
+    {next_batch_sql, 4}, {next_priority_sql, 3}, {next_model_sql, 2}, {next_account_sql, 1}};
 
 // The request_id is built from the job id and attempt (readable in logs and at the
 // provider) plus 32 random bits, so that two DBs sharing an account never collide.
@@ -49,30 +71,64 @@ constexpr const char* transient_sql =
     "LIMIT ?2";  // ?1 (now) is bound but unused
 
 constexpr named_query all_hot_queries[] = {
-    {"next_group", next_group_sql}, {"claim", claim_sql},         {"inflight", inflight_sql},
-    {"due_polls", due_polls_sql},   {"next_poll", next_poll_sql}, {"transient", transient_sql},
+    {"first_group", first_group_sql},
+    {"next_batch", next_batch_sql},
+    {"next_priority", next_priority_sql},
+    {"next_model", next_model_sql},
+    {"next_account", next_account_sql},
+    {"claim", claim_sql},
+    {"inflight", inflight_sql},
+    {"due_polls", due_polls_sql},
+    {"next_poll", next_poll_sql},
+    {"transient", transient_sql},
 };
 
 }  // namespace
 
 std::span<const named_query> dispatch_store::hot_queries() { return all_hot_queries; }
 
-result<std::vector<queue_group>> dispatch_store::queued_groups() {
-  auto stmt = db_.cached(next_group_sql);
-  if (!stmt) return stmt.error();
-  auto& s = **stmt;
-  std::vector<queue_group> out;
-  queue_group cursor{"", "", INT64_MIN, ""};
-  for (;;) {
+// The first group past `after` (or the very first when `after` is empty), if any.
+result<std::optional<queue_group>> dispatch_store::next_group(const std::optional<queue_group>& after) {
+  // LIMIT 1 leaves the statement mid-result; reset it so no read holds a snapshot open
+  // (a busy statement would pin the WAL and block checkpoints).
+  auto read = [](statement& s) {
+    queue_group g{s.get_text(0), s.get_text(1), s.get_int64(2), s.get_text(3)};
     s.reset();
-    s.bind(1, cursor.account).bind(2, cursor.model).bind(3, cursor.priority).bind(4, cursor.batch);
+    return g;
+  };
+  if (!after) {
+    auto stmt = db_.cached(first_group_sql);
+    if (!stmt) return stmt.error();
+    auto row = (*stmt)->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<queue_group>{};
+    return std::optional<queue_group>{read(**stmt)};
+  }
+  for (const auto& step : next_group_steps) {
+    auto stmt = db_.cached(step.sql);
+    if (!stmt) return stmt.error();
+    auto& s = **stmt;
+    s.bind(1, after->account);
+    if (step.bound_columns >= 2) s.bind(2, after->model);
+    if (step.bound_columns >= 3) s.bind(3, after->priority);
+    if (step.bound_columns >= 4) s.bind(4, after->batch);
     auto row = s.step();
     if (!row) return row.error();
-    if (!*row) break;
-    cursor = {s.get_text(0), s.get_text(1), s.get_int64(2), s.get_text(3)};
-    out.push_back(cursor);
+    if (*row) return std::optional<queue_group>{read(s)};
   }
-  return out;
+  return std::optional<queue_group>{};
+}
+
+result<std::vector<queue_group>> dispatch_store::queued_groups() {
+  std::vector<queue_group> out;
+  std::optional<queue_group> cursor;
+  for (;;) {
+    auto next = next_group(cursor);
+    if (!next) return next.error();
+    if (!*next) return out;
+    out.push_back(**next);
+    cursor = std::move(*next);
+  }
 }
 
 result<std::vector<job_row>> dispatch_store::claim(const queue_group& group, int limit) {

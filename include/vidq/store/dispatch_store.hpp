@@ -45,7 +45,8 @@ class dispatch_store {
   dispatch_store(database& db, const clock& clk) : db_(db), clock_(clk) {}
 
   // Every group that has queued rows (whether or not their not_before has passed), in
-  // (account, model, priority, batch) order. One index seek per group.
+  // (account, model, priority, batch) order. One to four index seeks per group, whatever
+  // the number of rows in each (tests/unit/store_query_plan_test.cpp counts them).
   result<std::vector<queue_group>> queued_groups();
 
   // queued → submitting for up to `limit` runnable rows (not_before <= now) of `group`,
@@ -106,6 +107,7 @@ class dispatch_store {
                              std::string_view error_message);
 
  private:
+  result<std::optional<queue_group>> next_group(const std::optional<queue_group>& after);
   result<std::vector<job_row>> rows(const char* sql, int limit);
   // Binds `bind` on the cached `sql`, runs it, and reports whether one row changed.
   template <class Bind>
