@@ -18,17 +18,15 @@
 //   utilization   busy in the window / (cap × window length)
 //   detection     daemon's job_events `at` (processing → downloading|failed) − the
 //                 simulator's finished_at, for the task with the job's request_id
-#include "vidq/net/tls_identity.hpp"
+#include "support/bench_env.hpp"
 #include "vidq/ops/log.hpp"
-#include "vidq/sim/server.hpp"
 
-#include <boost/asio/io_context.hpp>
+#include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,7 +40,6 @@
 #include <map>
 #include <numeric>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,7 +50,12 @@ using vidq::millis;
 
 namespace {
 
-constexpr const char* key_env = "VIDQ_BENCH_API_KEY";
+namespace bench = vidq::bench;
+using bench::col;
+using bench::key_of_tier;
+using bench::reader;
+using bench::run_cli;
+using bench::wall_ms;
 
 struct options {
   int jobs = 250;  // per model
@@ -66,80 +68,27 @@ struct options {
   bool keep = false;
 };
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  for (std::string item; std::getline(in, item, sep);)
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
-
-[[noreturn]] void usage() {
-  std::fprintf(stderr,
-               "usage: bench_daemon_utilization [--jobs N per model=250] [--models m1,m2=cogvideox-flash,cogvideox-3]\n"
-               "         [--time-scale X=0.02] [--tier V0|V1|V2|V3] [--faults off|default|both] [--runs R=1]\n"
-               "         [--seed S=1] [--keep]\n");
-  std::exit(2);
-}
-
+// Exits 2 with the usage on a bad command line, 0 after --help.
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage();
-      return argv[++i];
-    };
-    if (a == "--jobs") o.jobs = std::atoi(value().c_str());
-    else if (a == "--models") o.models = split(value(), ',');
-    else if (a == "--time-scale") o.time_scale = std::atof(value().c_str());
-    else if (a == "--tier") o.tier = value();
-    else if (a == "--faults") o.faults = value();
-    else if (a == "--runs") o.runs = std::atoi(value().c_str());
-    else if (a == "--seed") o.seed = std::strtoull(value().c_str(), nullptr, 10);
-    else if (a == "--keep") o.keep = true;
-    else usage();
+  CLI::App app("Slot utilization, polls per job and detection lag of `vidq run` against the simulator",
+               "bench_daemon_utilization");
+  app.add_option("--jobs", o.jobs, "jobs per model")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--models", o.models, "models, each its own batch")->delimiter(',')->capture_default_str();
+  app.add_option("--time-scale", o.time_scale, "simulator and daemon time scale")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--tier", o.tier)->check(CLI::IsMember({"V0", "V1", "V2", "V3"}))->capture_default_str();
+  app.add_option("--faults", o.faults)->check(CLI::IsMember({"off", "default", "both"}))->capture_default_str();
+  app.add_option("--runs", o.runs)->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--seed", o.seed)->capture_default_str();
+  app.add_flag("--keep", o.keep, "keep each run's directory");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::exit(app.exit(e) == 0 ? 0 : 2);
   }
-  if (o.jobs < 1 || o.models.empty() || !(o.time_scale > 0) || o.runs < 1 || vidq::sim::cap_of_tier(o.tier) == 0 ||
-      (o.faults != "off" && o.faults != "default" && o.faults != "both"))
-    usage();
   return o;
-}
-
-std::string key_of_tier(const std::string& tier) {
-  for (const auto& k : vidq::sim::default_sim_config().keys)
-    if (k.cap == vidq::sim::cap_of_tier(tier) && k.balance == std::nullopt && k.name == "v" + tier.substr(1)) return k.key;
-  return {};
-}
-
-// The run's sqlite reads: a plain read-only connection after the daemon has exited.
-class reader {
- public:
-  explicit reader(const fs::path& db) {
-    if (sqlite3_open_v2(db.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      std::fprintf(stderr, "cannot open %s\n", db.c_str());
-      std::exit(1);
-    }
-  }
-  ~reader() { sqlite3_close(db_); }
-  template <class F>
-  void each(const char* sql, F&& f) {
-    sqlite3_stmt* s = nullptr;
-    if (sqlite3_prepare_v2(db_, sql, -1, &s, nullptr) != SQLITE_OK) {
-      std::fprintf(stderr, "query failed: %s: %s\n", sql, sqlite3_errmsg(db_));
-      std::exit(1);
-    }
-    while (sqlite3_step(s) == SQLITE_ROW) f(s);
-    sqlite3_finalize(s);
-  }
-
- private:
-  sqlite3* db_ = nullptr;
-};
-
-std::string col(sqlite3_stmt* s, int i) {
-  const auto* t = sqlite3_column_text(s, i);
-  return t ? reinterpret_cast<const char*>(t) : "";
 }
 
 double quantile(std::vector<double> v, double q) {
@@ -153,17 +102,6 @@ double quantile(std::vector<double> v, double q) {
 
 double mean(const std::vector<double>& v) {
   return v.empty() ? std::nan("") : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
-}
-
-millis wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-int run_cli(const std::string& config, const std::string& args, const fs::path& log) {
-  const std::string cmd = std::string(VIDQ_BINARY) + " --config " + config + " " + args + " >>" + log.string() + " 2>&1";
-  const int rc = std::system(cmd.c_str());
-  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
 struct task_rec {
@@ -217,46 +155,14 @@ run_figures one_run(const options& o, bool faults_on, int run_index) {
                        ("vidq-bench-util-" + std::to_string(::getpid()) + "-" + f.faults + "-" + std::to_string(run_index));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  auto id = vidq::net::ensure_tls_identity(dir / "tls");
-  if (!id) {
-    std::fprintf(stderr, "tls identity: %s\n", id.error().message().c_str());
-    std::exit(1);
-  }
-  auto tls = vidq::sim::make_server_tls(*id);
-  if (!tls) std::exit(1);
-
-  vidq::system_clock clock;
   auto cfg = vidq::sim::default_sim_config();
   cfg.time_scale = ts;
   cfg.seed = o.seed + static_cast<std::uint64_t>(run_index) * 1000 + (faults_on ? 1 : 0);
   if (!faults_on) cfg.faults = vidq::sim::fault_rates::none();
-  vidq::sim::simulator sim(cfg, clock);
-  boost::asio::io_context ioc(1);
-  auto srv = vidq::sim::server::listen(ioc, sim, *tls, *vidq::sim::parse_listen("127.0.0.1:0"));
-  if (!srv) std::exit(1);
-  (*srv)->start();
-  std::thread server_thread([&] { ioc.run(); });
-
-  // Every daemon time constant that models provider behaviour is scaled with the
-  // simulator (floored at the config's minimums): see docs/PERFORMANCE.md "Scaling".
-  const std::string config = (dir / "vidq.toml").string();
-  {
-    std::ofstream toml(config);
-    toml << "[database]\npath = \"vidq.db\"\n[output]\ndir = \"videos\"\n"
-         << "[tls]\nca_file = \"" << id->ca_cert.string() << "\"\n"
-         << "[[accounts]]\nname = \"default\"\nprovider = \"bigmodel\"\n"
-         << "base_url = \"https://127.0.0.1:" << (*srv)->port() << "/api/paas/v4\"\n"
-         << "api_key_env = \"" << key_env << "\"\ntier = \"" << o.tier << "\"\n"
-         << "[polling]\nduration_scale = " << ts << "\n"
-         << "min_interval_seconds = " << std::max(0.1, 2.0 * ts) << "\n"
-         << "max_interval_seconds = " << std::max(1.0, 60.0 * ts) << "\n"
-         << "deadline_min_seconds = " << std::max(1.0, 900.0 * ts) << "\n"
-         << "requests_per_second = " << 10.0 / ts << "\n"
-         << "[retry]\nbase_delay_seconds = " << std::max(0.01, 2.0 * ts) << "\n"
-         << "max_delay_seconds = " << std::max(0.01, 300.0 * ts) << "\n"
-         << "[status]\nlisten = \"127.0.0.1:0\"\n";
-  }
-  ::setenv(key_env, key_of_tier(o.tier).c_str(), 1);
+  bench::sim_host host(dir, cfg);
+  auto& sim = host.sim();
+  const fs::path config = dir / "vidq.toml";
+  bench::write_scaled_config(config, host, o.tier, ts);
   const fs::path cli_log = dir / "cli.log";
   {
     std::ofstream jobs(dir / "jobs.jsonl");
@@ -279,17 +185,7 @@ run_figures one_run(const options& o, bool faults_on, int run_index) {
   // The daemon.
   const fs::path daemon_log = dir / "daemon.log";
   const millis started = wall_ms();
-  const pid_t pid = ::fork();
-  if (pid < 0) std::exit(1);
-  if (pid == 0) {
-    const int fd = ::open(daemon_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, STDERR_FILENO);
-      ::dup2(fd, STDOUT_FILENO);
-    }
-    ::execl(VIDQ_BINARY, "vidq", "--config", config.c_str(), "run", "--exit-when-idle", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  const pid_t pid = bench::spawn_daemon(config, daemon_log, true);
   rusage ru{};
   int status = 0;
   const millis give_up = started + 30 * 60'000;
@@ -313,8 +209,7 @@ run_figures one_run(const options& o, bool faults_on, int run_index) {
 
   // The simulator's view.
   const auto stats = sim.stats(true);
-  (*srv)->stop();
-  server_thread.join();
+  host.stop();
   f.tasks = static_cast<std::size_t>(stats.at("tasks_created").to_number<std::int64_t>());
   f.polls = stats.at("polls").to_number<std::int64_t>();
   f.submissions = stats.at("submissions").to_number<std::int64_t>();
@@ -543,8 +438,7 @@ void print(const options& o, const run_figures& f) {
 int main(int argc, char** argv) {
   const options o = parse(argc, argv);
   vidq::log::set_min_level(vidq::log::level::warn);
-  if (key_of_tier(o.tier).empty()) usage();
-  std::printf("vidq %s; %d jobs per model (%zu models), tier %s, time scale %g, faults %s, %d run(s)\n", VIDQ_BINARY,
+  std::printf("vidq %s; %d jobs per model (%zu models), tier %s, time scale %g, faults %s, %d run(s)\n", bench::vidq_binary(),
               o.jobs, o.models.size(), o.tier.c_str(), o.time_scale, o.faults.c_str(), o.runs);
   bool ok = true;
   for (int r = 1; r <= o.runs; ++r) {
