@@ -1,30 +1,19 @@
 #include "vidq/engine/expected_duration.hpp"
 #include "vidq/engine/poll_schedule.hpp"
 
+#include "support/seeded_rng.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
-#include <numbers>
-#include <random>
 
 namespace vidq::engine {
 namespace {
 
 namespace json = boost::json;
 
-// std::mt19937_64's sequence is fixed by the standard; the distributions of <random> are
-// not, so the draws below are made by hand to stay identical on every standard library.
-struct rng {
-  std::mt19937_64 gen;
-  explicit rng(std::uint64_t seed) : gen(seed) {}
-  double uniform() { return static_cast<double>(gen() >> 11) * 0x1.0p-53; }
-  double normal() {
-    const double u1 = std::max(uniform(), 1e-300), u2 = uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-  }
-  millis lognormal(const duration_dist& d) { return static_cast<millis>(d.median * std::exp(d.sigma() * normal())); }
-};
+using rng = test::seeded_rng;
 
 struct outcome {
   double polls = 0;
