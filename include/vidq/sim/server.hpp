@@ -4,6 +4,7 @@
 // and performs the transport actions it decides (delay, close, reset, truncated body).
 
 #include "vidq/core/error.hpp"
+#include "vidq/net/listen_address.hpp"
 #include "vidq/net/tls_identity.hpp"
 #include "vidq/sim/simulator.hpp"
 
@@ -20,9 +21,8 @@ namespace vidq::sim {
 // Errors: errc::tls_error (unreadable or mismatching certificate/key).
 result<std::shared_ptr<boost::asio::ssl::context>> make_server_tls(const net::tls_identity& id);
 
-// Parses "HOST:PORT" (IPv4 or [IPv6]); port 0 picks a free port.
-// Errors: errc::invalid_argument.
-result<boost::asio::ip::tcp::endpoint> parse_listen(std::string_view text);
+// The config's "HOST:PORT" (net/listen_address); kept under this name for callers.
+using net::parse_listen;
 
 class server {
  public:

@@ -8,6 +8,7 @@
 
 #include "vidq/core/clock.hpp"
 #include "vidq/core/error.hpp"
+#include "vidq/net/listen_address.hpp"
 #include "vidq/daemon/control.hpp"
 #include "vidq/ops/config.hpp"
 #include "vidq/ops/metrics.hpp"
@@ -66,9 +67,8 @@ class status_server {
   std::shared_ptr<impl> impl_;
 };
 
-// "HOST:PORT" as start() binds it: an IPv4 address, "[v6]", or "localhost" (127.0.0.1); the
-// port 0..65535. `vidq doctor` checks [status] listen with it. Errors: errc::invalid_argument.
-result<boost::asio::ip::tcp::endpoint> parse_listen(std::string_view text);
+// The config's "HOST:PORT" (net/listen_address); kept under this name for callers.
+using net::parse_listen;
 
 // Loopback, counting v4-mapped v6 (::ffff:127.0.0.1) as what it maps.
 bool is_loopback(const boost::asio::ip::address& addr) noexcept;
