@@ -1,5 +1,7 @@
 #include "vidq/sim/server.hpp"
 
+#include "vidq/net/connection_tracker.hpp"
+
 #include "vidq/ops/log.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -17,9 +19,8 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
-#include <unordered_map>
+#include <variant>
 #include <vector>
 
 namespace vidq::sim {
@@ -47,12 +48,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   unsigned short port = 0;
   bool stopping = false;
   asio::cancellation_signal accept_signal;
-  struct session_handle {
-    asio::cancellation_signal signal;
-    tcp::socket* socket = nullptr;
-  };
-  std::uint64_t next_session = 0;
-  std::unordered_map<std::uint64_t, std::unique_ptr<session_handle>> sessions;
+  net::connection_tracker<std::monostate> sessions{"sim"};
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(tcp::socket socket, std::uint64_t id);
@@ -63,31 +59,10 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
 asio::awaitable<void> server::impl::accept_loop() {
   auto self = shared_from_this();
-  // stop() cancels on purpose: see it as an error code on the await, not as an exception.
-  co_await asio::this_coro::throw_if_cancelled(false);
-  while (!stopping) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-    if (ec) {
-      if (stopping || ec == asio::error::operation_aborted) break;
-      log::warn("sim.accept_failed", {{"error", ec.message()}});
-      continue;  // e.g. EMFILE: keep serving the connections we have
-    }
-    const std::uint64_t id = next_session++;
-    auto handle = std::make_unique<session_handle>();
-    auto slot = handle->signal.slot();
-    sessions.emplace(id, std::move(handle));
-    asio::co_spawn(ioc_, session(std::move(socket), id),
-                   asio::bind_cancellation_slot(slot, [self, id](std::exception_ptr e) {
-                     // The signal lives until the coroutine is done: erase it only here.
-                     self->sessions.erase(id);
-                     if (!e) return;
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       log::error("sim.session_crashed", {{"error", ex.what()}});
-                     }
-                   }));
-  }
+  co_await net::accept_until_stopped(acceptor, stopping, "sim", [&](tcp::socket socket) {
+    sessions.spawn(
+        ioc_.get_executor(), {}, [&](std::uint64_t id) { return session(std::move(socket), id); }, self);
+  });
 }
 
 asio::awaitable<void> server::impl::session(tcp::socket socket, std::uint64_t id) {
@@ -96,14 +71,7 @@ asio::awaitable<void> server::impl::session(tcp::socket socket, std::uint64_t id
   const server_limits& limits = sim.config().limits;
   socket.set_option(tcp::no_delay(true));
   stream_type stream(std::move(socket), *tls);
-  sessions.at(id)->socket = &beast::get_lowest_layer(stream).socket();
-  struct unregister {
-    impl& s;
-    std::uint64_t id;
-    ~unregister() {
-      if (auto it = s.sessions.find(id); it != s.sessions.end()) it->second->socket = nullptr;
-    }
-  } guard{*this, id};
+  const decltype(sessions)::attachment attached(sessions, id, beast::get_lowest_layer(stream).socket());
   if (stopping) co_return;
 
   beast::get_lowest_layer(stream).expires_after(ms(limits.handshake_timeout_ms));
@@ -262,10 +230,7 @@ void server::impl::shutdown_now() {
   boost::system::error_code ignored;
   acceptor.close(ignored);
   accept_signal.emit(asio::cancellation_type::terminal);
-  for (auto& [id, handle] : sessions) {
-    handle->signal.emit(asio::cancellation_type::terminal);
-    if (handle->socket != nullptr) handle->socket->close(ignored);
-  }
+  sessions.cancel_all();
 }
 
 // ---- server ----
@@ -277,12 +242,7 @@ server::~server() { stop(); }
 result<std::unique_ptr<server>> server::listen(asio::io_context& ioc, simulator& sim,
                                                std::shared_ptr<asio::ssl::context> tls, const tcp::endpoint& where) {
   auto state = std::make_shared<impl>(ioc, sim, std::move(tls));
-  boost::system::error_code ec;
-  state->acceptor.open(where.protocol(), ec);
-  if (!ec) state->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) state->acceptor.bind(where, ec);
-  if (!ec) state->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
+  if (const auto ec = net::listen_on(state->acceptor, where); ec) {
     log::error("sim.listen_failed", {{"address", where.address().to_string()}, {"port", where.port()}, {"error", ec.message()}});
     return make_error_code(errc::io_error);
   }
@@ -302,15 +262,8 @@ std::string server::base_url() const {
 
 void server::start() {
   auto state = impl_;
-  asio::co_spawn(state->ioc_, state->accept_loop(),
-                 asio::bind_cancellation_slot(state->accept_signal.slot(), [state](std::exception_ptr e) {
-                   if (!e) return;
-                   try {
-                     std::rethrow_exception(e);
-                   } catch (const std::exception& ex) {
-                     log::error("sim.accept_loop_crashed", {{"error", ex.what()}});
-                   }
-                 }));
+  net::spawn_logged(state->ioc_.get_executor(), state->accept_loop(), state->accept_signal.slot(),
+                    "sim.accept_loop_crashed", [state] {});
 }
 
 void server::stop() {

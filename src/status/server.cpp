@@ -4,6 +4,8 @@
 // files from disk in 64 KiB chunks. After sim/server.cpp, without TLS.
 #include "vidq/status/server.hpp"
 
+#include "vidq/net/connection_tracker.hpp"
+
 #include "vidq/ops/log.hpp"
 #include "vidq/status/connection_limits.hpp"
 #include "vidq/status/handlers.hpp"
@@ -20,9 +22,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
-#include <charconv>
 #include <chrono>
-#include <unordered_map>
 #include <vector>
 
 namespace vidq::status {
@@ -77,17 +77,14 @@ struct status_server::impl : std::enable_shared_from_this<status_server::impl> {
   bool started = false;
   bool stopping = false;
   asio::cancellation_signal accept_signal;
-  struct session_handle {
-    asio::cancellation_signal signal;
-    tcp::socket* socket = nullptr;
+  struct peer_state {
     std::string peer;
     bool idle = true;  // waiting for a request's first byte (a new connection too)
     std::uint64_t idle_since = 0;
     bool evicted = false;  // closed to make room; its coroutine is unwinding
   };
-  std::uint64_t next_session = 0;
   std::uint64_t idle_clock = 0;  // orders idle periods without reading a clock
-  std::unordered_map<std::uint64_t, std::unique_ptr<session_handle>> sessions;
+  net::connection_tracker<peer_state> sessions{"status"};
 
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> session(tcp::socket socket, std::uint64_t id);
@@ -102,66 +99,44 @@ struct status_server::impl : std::enable_shared_from_this<status_server::impl> {
 
 asio::awaitable<void> status_server::impl::accept_loop() {
   auto self = shared_from_this();
-  co_await asio::this_coro::throw_if_cancelled(false);  // stop() shows up as an error code
-  while (!stopping) {
-    auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
-    if (ec) {
-      if (stopping || ec == asio::error::operation_aborted) break;
-      log::warn("status.accept_failed", {{"error", ec.message()}});
-      continue;  // e.g. EMFILE: keep serving the connections we have
-    }
+  co_await net::accept_until_stopped(acceptor, stopping, "status", [&](tcp::socket socket) {
     boost::system::error_code pec;
     const auto remote = socket.remote_endpoint(pec);
-    const std::string peer = pec ? std::string() : remote.address().to_string();
+    std::string peer = pec ? std::string() : remote.address().to_string();
     if (!make_room(peer)) {
       boost::system::error_code ignored;
       socket.close(ignored);  // every connection of this peer (or of all) is busy with a request
       log::warn("status.connection_refused", {{"peer", peer}, {"open", sessions.size()}});
-      continue;
+      return;
     }
-    const std::uint64_t id = next_session++;
-    auto handle = std::make_unique<session_handle>();
-    handle->peer = peer;
-    handle->idle_since = idle_clock++;
-    auto slot = handle->signal.slot();
-    sessions.emplace(id, std::move(handle));
-    asio::co_spawn(executor, session(std::move(socket), id),
-                   asio::bind_cancellation_slot(slot, [self, id](std::exception_ptr e) {
-                     self->sessions.erase(id);  // the signal lives until the coroutine is done
-                     if (!e) return;
-                     try {
-                       std::rethrow_exception(e);
-                     } catch (const std::exception& ex) {
-                       log::error("status.session_crashed", {{"error", ex.what()}});
-                     }
-                   }));
-  }
+    sessions.spawn(
+        executor, peer_state{std::move(peer), true, idle_clock++, false},
+        [&](std::uint64_t id) { return session(std::move(socket), id); }, self);
+  });
 }
 
 // Applies admit_connection: closes the connection it names. False: refuse the new one.
 bool status_server::impl::make_room(const std::string& peer) {
   std::vector<connection_view> open;
   open.reserve(sessions.size());
-  for (const auto& [id, h] : sessions) {
-    if (!h->evicted) open.push_back({id, h->peer, h->idle && h->socket != nullptr, h->idle_since});
+  for (const auto& [id, e] : sessions) {
+    if (!e->info.evicted) open.push_back({id, e->info.peer, e->info.idle && e->socket != nullptr, e->info.idle_since});
   }
   const auto decision = admit_connection(open, peer, limits);
   if (decision.evict) {
-    auto& victim = *sessions.at(*decision.evict);
-    victim.evicted = true;
-    victim.signal.emit(asio::cancellation_type::terminal);
-    boost::system::error_code ignored;
-    if (victim.socket != nullptr) victim.socket->close(ignored);
-    log::debug("status.idle_connection_evicted", {{"peer", victim.peer}});
+    auto* victim = sessions.find(*decision.evict);
+    victim->info.evicted = true;
+    sessions.cancel(*decision.evict);
+    log::debug("status.idle_connection_evicted", {{"peer", victim->info.peer}});
   }
   return decision.accept;
 }
 
 void status_server::impl::set_idle(std::uint64_t id, bool idle) {
-  auto it = sessions.find(id);
-  if (it == sessions.end()) return;
-  it->second->idle = idle;
-  if (idle) it->second->idle_since = idle_clock++;
+  auto* e = sessions.find(id);
+  if (e == nullptr) return;
+  e->info.idle = idle;
+  if (idle) e->info.idle_since = idle_clock++;
 }
 
 asio::awaitable<void> status_server::impl::session(tcp::socket socket, std::uint64_t id) {
@@ -170,14 +145,7 @@ asio::awaitable<void> status_server::impl::session(tcp::socket socket, std::uint
   boost::system::error_code opt_ec;
   socket.set_option(tcp::no_delay(true), opt_ec);
   beast::tcp_stream stream(std::move(socket));
-  sessions.at(id)->socket = &stream.socket();
-  struct unregister {
-    impl& s;
-    std::uint64_t id;
-    ~unregister() {
-      if (auto it = s.sessions.find(id); it != s.sessions.end()) it->second->socket = nullptr;
-    }
-  } guard{*this, id};
+  const decltype(sessions)::attachment attached(sessions, id, stream.socket());
   if (stopping) co_return;
 
   beast::flat_buffer buffer;
@@ -323,10 +291,7 @@ void status_server::impl::shutdown_now() {
   boost::system::error_code ignored;
   acceptor.close(ignored);
   accept_signal.emit(asio::cancellation_type::terminal);
-  for (auto& [id, handle] : sessions) {
-    handle->signal.emit(asio::cancellation_type::terminal);
-    if (handle->socket != nullptr) handle->socket->close(ignored);
-  }
+  sessions.cancel_all();
 }
 
 status_server::status_server(asio::any_io_executor executor, status_server_deps deps)
@@ -344,12 +309,7 @@ result<std::uint16_t> status_server::start(std::string_view listen) {
     return where.error();
   }
   auto& acceptor = impl_->acceptor;
-  boost::system::error_code ec;
-  acceptor.open(where->protocol(), ec);
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(*where, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
+  if (const auto ec = net::listen_on(acceptor, *where); ec) {
     log::error("status.listen_failed", {{"listen", std::string(listen)}, {"error", ec.message()}});
     boost::system::error_code ignored;
     acceptor.close(ignored);
@@ -368,15 +328,8 @@ result<std::uint16_t> status_server::start(std::string_view listen) {
                                              : "none: only /healthz answers"}});
   }
   auto state = impl_;
-  asio::co_spawn(state->executor, state->accept_loop(),
-                 asio::bind_cancellation_slot(state->accept_signal.slot(), [state](std::exception_ptr e) {
-                   if (!e) return;
-                   try {
-                     std::rethrow_exception(e);
-                   } catch (const std::exception& ex) {
-                     log::error("status.accept_loop_crashed", {{"error", ex.what()}});
-                   }
-                 }));
+  net::spawn_logged(state->executor, state->accept_loop(), state->accept_signal.slot(), "status.accept_loop_crashed",
+                    [state] {});
   log::info("status.listening", {{"address", where->address().to_string()}, {"port", impl_->port}});
   return impl_->port;
 }
