@@ -78,17 +78,12 @@ result<void> scheduler::start_up() {
   if (!counts) return counts.error();
   admission_.seed(*counts);
   seed_estimator();
-  // Today's spend is the ledger's: every task charged since 00:00 UTC, retries included.
-  spend_day_ = engine::utc_day_start(now());
-  auto spent = store::charge_store(db_).spent_since(spend_day_);
-  if (!spent) return spent.error();
-  spend_today_ = *spent;
-
   // Recovery (DESIGN.md §2). processing rows need nothing: their next_poll_at is in the DB.
   auto transient = dispatch_.transient_rows();
   if (!transient) return transient.error();
   int ambiguous = 0;
   int downloads = 0;
+  std::int64_t resumed_price = 0;
   for (auto& row : *transient) {
     if (row.state == job_state::downloading) {
       download_queue_.push_back(std::move(row));
@@ -99,6 +94,7 @@ result<void> scheduler::start_up() {
     ++ambiguous;
     if (cfg_.retry.on_ambiguous_submit == ops::ambiguous_submit_policy::resubmit) {
       log_job(log::level::warn, "submit_resumed", row, {{"detail", "resubmitting with the same request_id"}});
+      resumed_price += engine::price_of(row.model, cfg_.budget);  // reserved like a fresh claim
       busy_jobs_.insert(row.id);
       spawn(task_slot::kind::submit, submit_task(std::move(row)));
       continue;
@@ -118,6 +114,12 @@ result<void> scheduler::start_up() {
   if (ambiguous + downloads > 0) {
     log::info("recovery", {{"ambiguous_submits", ambiguous}, {"downloads_restarted", downloads}});
   }
+  // Today's spend is the ledger's (every task charged since 00:00 UTC, retries and the
+  // ambiguous submits just recorded included) plus the resumed submits, reserved.
+  spend_day_ = engine::utc_day_start(now());
+  auto spent = store::charge_store(db_).spent_since(spend_day_);
+  if (!spent) return spent.error();
+  spend_today_ = *spent + resumed_price;
   return {};
 }
 

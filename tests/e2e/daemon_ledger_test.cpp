@@ -145,6 +145,10 @@ TEST(DaemonLedger, SpendEqualsWhatTheProviderBilledThroughRetriesRedownloadsAndA
   }
   EXPECT_EQ(status_total, billed_total(h));
   EXPECT_EQ(h.scalar("SELECT count(*) FROM charges WHERE origin = 'ambiguous' AND task_id IS NULL"), 1);
+  // `vidq show` of a retried job lists both paid attempts.
+  const auto shown = json::parse(h.vidq("show --json fails-0").out).as_object();
+  EXPECT_EQ(shown.at("charges").as_array().size(), 2u);
+  EXPECT_EQ(shown.at("charged_cny").to_number<double>(), 2.0);
   EXPECT_EQ(h.verify_files(), "");
 }
 
