@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include <cstdio>
 #include <map>
 #include <thread>
 
@@ -134,6 +135,17 @@ TEST(DaemonLedger, SpendEqualsWhatTheProviderBilledThroughRetriesRedownloadsAndA
   for (const char* batch : {"fails", "downloads", "ambiguous"}) {
     EXPECT_EQ(ledger_of_batch(h, batch), by_batch.at(batch)) << batch;
   }
+  // The figures for the closing note.
+  std::printf("billed: %lld tasks, %lld milli-CNY; ledger: %lld milli-CNY; by day: sim %s/ ledger %s\n",
+              static_cast<long long>(tasks_created(h)), static_cast<long long>(billed_total(h)),
+              static_cast<long long>(h.scalar("SELECT sum(price - refunded) FROM charges")), billed_by_day(h).c_str(),
+              ledger_by_day(h).c_str());
+  std::printf("sum(jobs.cost), what the views summed before the ledger: %lld milli-CNY\n",
+              static_cast<long long>(h.scalar("SELECT sum(cost) FROM jobs")));
+  for (const auto& [batch, milli] : by_batch) {
+    std::printf("batch %s: sim %lld, batch_progress %lld milli-CNY\n", batch.c_str(), static_cast<long long>(milli),
+                static_cast<long long>(ledger_of_batch(h, batch)));
+  }
   EXPECT_EQ(by_batch.at("fails"), 6'000);
   EXPECT_EQ(by_batch.at("downloads"), 2'000);
   EXPECT_EQ(by_batch.at("ambiguous"), 2'000);
@@ -211,6 +223,9 @@ TEST(DaemonLedger, ADailyBudgetCountsRetriedAttemptsAndStopsAdmissionAtTheRightT
   EXPECT_EQ(h.scalar("SELECT count(*) FROM jobs WHERE state = 'queued'"), 1);
   EXPECT_EQ(h.scalar("SELECT sum(price) FROM charges"), 3'000);
   EXPECT_EQ(billed_total(h), 3'000);
+  std::printf("budget 3.0 CNY: %lld tasks created, %lld milli-CNY in the ledger, %lld job(s) left queued\n",
+              static_cast<long long>(tasks_created(h)), static_cast<long long>(h.scalar("SELECT sum(price) FROM charges")),
+              static_cast<long long>(h.scalar("SELECT count(*) FROM jobs WHERE state = 'queued'")));
   const auto status = h.vidq("status");
   EXPECT_NE(status.out.find("daily budget"), std::string::npos) << status.out;
 }
