@@ -207,6 +207,27 @@ TEST(DaemonLedger, ARePollOfATaskTheProviderNoLongerHasFailsUrlExpired) {
   EXPECT_EQ(tasks_created(h), 1);
 }
 
+TEST(DaemonLedger, RestartRecoveryChargesTheAmbiguousSubmitItFinds) {
+  daemon_harness h;
+  ASSERT_EQ(import_output(h, 1, "crash"), "");
+  // What kill -9 between the write-ahead commit and the POST's answer leaves behind.
+  const auto crashed = test::run_command("sqlite3 '" + h.db_path() +
+                                         "' \"UPDATE jobs SET state = 'submitting', attempts = 1, "
+                                         "request_id = 'vq1-1-crashed'\"");
+  ASSERT_EQ(crashed.exit_code, 0) << crashed.out;
+  EXPECT_EQ(run_until_idle(h), 0);
+  EXPECT_EQ(h.text("SELECT state || ' ' || error_code FROM jobs"), "failed submit_ambiguous");
+  EXPECT_EQ(h.text("SELECT origin || ' ' || price || ' ' || coalesce(task_id, 'no task') FROM charges "
+                   "WHERE request_id = 'vq1-1-crashed'"),
+            "ambiguous 1000 no task")
+      << "the provider may have billed it: counted until an operator settles it";
+  ASSERT_EQ(h.vidq("retry 1").exit_code, 0) << "no task succeeded: a plain retry resubmits";
+  EXPECT_EQ(run_until_idle(h), 0);
+  EXPECT_EQ(h.text("SELECT state FROM jobs"), "succeeded");
+  EXPECT_EQ(h.scalar("SELECT count(*) FROM charges"), 2);
+  EXPECT_EQ(tasks_created(h), 1) << "this simulator never saw the crashed POST";
+}
+
 TEST(DaemonLedger, ADailyBudgetCountsRetriedAttemptsAndStopsAdmissionAtTheRightTask) {
   // 3.0 CNY a day. Two jobs FAIL at the provider (2.0 billed); both are retried: only one
   // more 1.0 task fits, the other job waits queued with the budget named.
