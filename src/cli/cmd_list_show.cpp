@@ -1,6 +1,7 @@
 #include "command.hpp"
 #include "format.hpp"
 #include "session.hpp"
+#include "vidq/store/charge_store.hpp"
 #include "vidq/store/job_store.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -112,11 +113,32 @@ void run_show(context& ctx, const std::string& which, bool by_key, bool json) {
     ctx.exit_code = exit_failure;
     return;
   }
+  // What the provider billed for this job: every attempt's task, from the ledger.
+  auto charges = store::charge_store(s->db).of_job(id);
+  if (!charges) {
+    report_error("show", s->db.last_error());
+    ctx.exit_code = exit_failure;
+    return;
+  }
   auto object = to_json(**row);
+  std::int64_t charged = 0;
+  boost::json::array billed;
+  for (const auto& c : *charges) {
+    charged += c.price - c.refunded;
+    billed.push_back(boost::json::object{{"attempt", c.attempt},
+                                         {"request_id", c.request_id},
+                                         {"task_id", c.task_id ? boost::json::value(*c.task_id) : nullptr},
+                                         {"price_cny", static_cast<double>(c.price) / 1000.0},
+                                         {"refunded_cny", static_cast<double>(c.refunded) / 1000.0},
+                                         {"origin", c.origin},
+                                         {"at", c.at}});
+  }
+  object["charged_cny"] = static_cast<double>(charged) / 1000.0;
   boost::json::array history;
   for (const auto& e : *events) history.push_back(to_json(e));
   if (json) {
     object["events"] = std::move(history);
+    object["charges"] = std::move(billed);
     std::puts(boost::json::serialize(object).c_str());
     return;
   }
@@ -124,6 +146,12 @@ void run_show(context& ctx, const std::string& which, bool by_key, bool json) {
     if (value.is_null()) continue;
     const auto text = value.is_string() ? std::string(value.get_string()) : boost::json::serialize(value);
     std::printf("%-14s %s\n", std::string(name).c_str(), text.c_str());
+  }
+  if (!charges->empty()) std::printf("\ncharges:\n");
+  for (const auto& c : *charges) {
+    std::printf("  %-19s  attempt %-3lld %-9s %s CNY  %s  task %s\n", format_time(c.at).c_str(),
+                static_cast<long long>(c.attempt), c.origin.c_str(), format_cny(c.price - c.refunded).c_str(),
+                c.request_id.c_str(), c.task_id.value_or("unknown").c_str());
   }
   std::printf("\nhistory:\n  %-19s  %-23s  %s\n", format_time((*row)->created_at).c_str(), "created -> queued", "");
   for (const auto& e : *events) {

@@ -10,7 +10,8 @@ namespace vidq::cli {
 
 // 3: `import` inserted the valid lines but reported invalid ones (cmd_import.cpp).
 // 4: `run --exit-when-idle` stopped with queued work that cannot move without an operator.
-enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_stranded = 4 };
+// 5: `vidq retry` left jobs alone whose provider task succeeded (their result is paid for).
+enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_stranded = 4, exit_paid_result = 5 };
 
 struct context {
   std::string config_path;  // --config, else $VIDQ_CONFIG, else empty (built-in defaults)

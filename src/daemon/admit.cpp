@@ -8,7 +8,7 @@
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/sd_notify.hpp"
 #include "vidq/provider/models.hpp"
-#include "vidq/store/sqlite.hpp"
+#include "vidq/store/charge_store.hpp"
 
 #include <algorithm>
 #include <map>
@@ -22,8 +22,11 @@ void scheduler::admit() {
   last_admit_ = t;
   budget_block_.reset();
   if (spend_day_ != 0 && engine::utc_day_start(t) != spend_day_) {
+    // A new UTC day: what the ledger already holds for it (submits still in flight were
+    // reserved against yesterday and are charged, if at all, with today's date).
     spend_day_ = engine::utc_day_start(t);
-    spend_today_ = 0;
+    auto spent = store::charge_store(db_).spent_since(spend_day_);
+    spend_today_ = spent ? *spent : 0;
   }
   // The DB is the truth for slots; between two awaits memory equals it, so resyncing here
   // costs nothing and heals any drift (a row cancelled by an operator mid-task).
@@ -210,16 +213,12 @@ int scheduler::affordable(const std::string& batch, const std::string& model, in
 
 std::int64_t scheduler::batch_spend(const std::string& batch) {
   if (auto it = batch_spend_.find(batch); it != batch_spend_.end()) return it->second;
-  // Covered by the jobs_batch_progress index (batch, state, cost).
-  std::int64_t spent = 0;
-  auto s = db_.cached("SELECT coalesce(sum(cost), 0) FROM jobs WHERE batch = ?1 AND state <> 'queued'");
-  if (s) {
-    (*s)->bind(1, batch);
-    if (is_true((*s)->step())) spent = (*s)->get_int64(0);
-    (*s)->reset();
-  }
-  batch_spend_[batch] = spent;
-  return spent;
+  // The ledger's charges of the batch (charges_batch index), every attempt; then kept up to
+  // date in memory by start_submits() and refund().
+  auto spent = store::charge_store(db_).spent_by_batch(batch);
+  if (!spent) log::error("spend_unreadable", {{"batch", batch}, {"error", spent.error().message()}});
+  batch_spend_[batch] = spent ? *spent : 0;
+  return batch_spend_[batch];
 }
 
 }  // namespace vidq::daemon

@@ -5,6 +5,7 @@
 #include "vidq/daemon/scheduler.hpp"
 #include "vidq/engine/backoff.hpp"
 #include "vidq/engine/output_name.hpp"
+#include "vidq/engine/paid_result.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/output/manifest.hpp"
 #include "vidq/store/output_store.hpp"
@@ -123,6 +124,11 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
   const millis submitted = row.submitted_at.value_or(row.updated_at);
   provider::poll_context ctx;
   ctx.submitted_at = submitted;
+  // The task already succeeded once (the row holds its result URL): this poll only fetches
+  // fresh URLs for a re-download. Its run is over, so no poll deadline applies; a "not
+  // found" is no replication lag but the provider having dropped it: url_expired.
+  const bool repoll = row.video_url.has_value();
+  if (repoll) ctx.not_found_grace = 0;
   const std::string task_id = *row.task_id;
   auto reply = co_await client.poll(task_id, ctx);
   const millis t = now();
@@ -153,7 +159,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
   };
 
   if (std::holds_alternative<provider::task_running>(reply)) {
-    if (engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
+    if (!repoll && engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
       deadline_fail();
     } else {
       reschedule(engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01(), shape_for(row)),
@@ -163,6 +169,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     metrics_.bump(metrics_.polls, "succeeded");
     if (is_true(dispatch_.record_remote_success(row.id, done->video_url, done->cover_url))) {
       release(row.account, row.model);
+      if (repoll) urls_refreshed_.insert(row.id);  // a 403/404 on these is final
       log_job(log::level::info, "job_finished_remotely", row,
               {{"from", "processing"}, {"to", "downloading"}, {"polls", polls_done}, {"run_ms", t - submitted}});
       row.state = job_state::downloading;
@@ -180,7 +187,15 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     if (v.error_code != "cancelled") metrics_.bump(metrics_.provider_errors, v.error_code);
     switch (v.what) {
       case action::fail_job:
-        fail(v.error_code, v.message, "failed");
+        if (repoll) {
+          fail("url_expired",
+               "the provider no longer has task " + task_id + " (" + v.message +
+                   "): its paid result cannot be fetched again; `vidq retry --resubmit " + std::to_string(row.id) +
+                   "` pays for a new task",
+               "expired");
+        } else {
+          fail(v.error_code, v.message, "failed");
+        }
         break;
       case action::pause_account:
         pause_from_provider(row.account, v);
@@ -192,7 +207,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
         const bool account_down = note_account_fault(row.account, v) ||
                                   v.fault == provider::account_fault::unreachable ||
                                   v.fault == provider::account_fault::endpoint_missing;
-        if (!account_down && engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
+        if (!account_down && !repoll && engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
           deadline_fail();
         } else {
           const millis backoff = engine::retry_at(v, std::min(polls_done, 6), cfg_.retry, t, random01());
@@ -287,6 +302,11 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
       break;
     }
     if (v.what != action::retry || attempt >= cfg_.retry.max_attempts) {
+      if (engine::after_download_gave_up(v, row.refetches, cfg_.retry.max_refetches) ==
+          engine::download_give_up::refetch) {
+        co_await refetch_after_failed_download(row, v, attempt);
+        break;
+      }
       metrics_.bump(metrics_.downloads, "failed");
       urls_refreshed_.erase(row.id);
       if (is_true(dispatch_.record_failed(row.id, job_state::downloading, v.error_code, v.message))) {
@@ -309,6 +329,33 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
   --downloads_running_;
   busy_jobs_.erase(row.id);
   wake();
+}
+
+// The download's own retries are spent on a local or transient cause, but the result is
+// still at the provider and paid for: after a backoff (the row stays downloading, so a
+// shutdown meanwhile is redone by the next start's recovery) the stored task is polled again
+// for fresh URLs and downloaded once more. Never a new submit.
+asio::awaitable<void> scheduler::refetch_after_failed_download(const store::job_row& row, const provider::verdict& v,
+                                                               int attempts) {
+  const millis t = now();
+  const int round = static_cast<int>(row.refetches) + 1;
+  const millis at = engine::retry_at(v, round, cfg_.retry, t, random01());
+  log_job(log::level::warn, "download_refetch_scheduled", row,
+          {{"code", v.error_code}, {"message", v.message}, {"refetch", round}, {"refetch_in_ms", at - t}});
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(std::chrono::milliseconds(at - t));
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  if (ec || stopping_) co_return;
+  const std::string message = "download failed " + std::to_string(attempts) + " time(s) (" + v.message +
+                              "); polling task " + row.task_id.value_or("?") + " again for fresh URLs (re-download " +
+                              std::to_string(round) + " of " + std::to_string(cfg_.retry.max_refetches) + ")";
+  metrics_.bump(metrics_.downloads, "refetch");
+  if (is_true(dispatch_.record_refetch(row.id, v.error_code, message))) {
+    urls_refreshed_.erase(row.id);
+    next_poll_ = now();
+    log_job(log::level::info, "download_refetch", row, {{"code", v.error_code}, {"refetch", round}});
+  }
 }
 
 }  // namespace vidq::daemon

@@ -6,6 +6,7 @@
 #include "vidq/engine/routing.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/sd_notify.hpp"
+#include "vidq/store/charge_store.hpp"
 #include "vidq/store/housekeeping.hpp"
 #include "vidq/store/sqlite.hpp"
 
@@ -77,17 +78,12 @@ result<void> scheduler::start_up() {
   if (!counts) return counts.error();
   admission_.seed(*counts);
   seed_estimator();
-  if (cfg_.budget.daily_limit) {
-    spend_day_ = engine::utc_day_start(now());
-    auto s = db_.prepare("SELECT coalesce(sum(cost), 0) FROM jobs WHERE submitted_at >= ?1");
-    if (s && is_true(s->bind(1, spend_day_).step())) spend_today_ = s->get_int64(0);
-  }
-
   // Recovery (DESIGN.md §2). processing rows need nothing: their next_poll_at is in the DB.
   auto transient = dispatch_.transient_rows();
   if (!transient) return transient.error();
   int ambiguous = 0;
   int downloads = 0;
+  std::int64_t resumed_price = 0;
   for (auto& row : *transient) {
     if (row.state == job_state::downloading) {
       download_queue_.push_back(std::move(row));
@@ -98,6 +94,7 @@ result<void> scheduler::start_up() {
     ++ambiguous;
     if (cfg_.retry.on_ambiguous_submit == ops::ambiguous_submit_policy::resubmit) {
       log_job(log::level::warn, "submit_resumed", row, {{"detail", "resubmitting with the same request_id"}});
+      resumed_price += engine::price_of(row.model, cfg_.budget);  // reserved like a fresh claim
       busy_jobs_.insert(row.id);
       spawn(task_slot::kind::submit, submit_task(std::move(row)));
       continue;
@@ -106,7 +103,9 @@ result<void> scheduler::start_up() {
         "vidq stopped while submitting request_id " + row.request_id.value_or("?") +
         "; the provider may have created (and billed) a task. Check the provider console for that "
         "request_id, then `vidq retry " + std::to_string(row.id) + "` to submit again if it has none.";
-    auto done = dispatch_.record_failed(row.id, job_state::submitting, "submit_ambiguous", message);
+    // The POST may have created (and billed) a task: the ledger counts the attempt.
+    auto done = dispatch_.record_failed_charged(row, store::charge_origin::ambiguous, "submit_ambiguous", message,
+                                                engine::price_of(row.model, cfg_.budget));
     if (done && *done) {
       release(row.account, row.model);
       log_job(log::level::warn, "job_failed", row, {{"code", "submit_ambiguous"}, {"message", message}});
@@ -115,6 +114,12 @@ result<void> scheduler::start_up() {
   if (ambiguous + downloads > 0) {
     log::info("recovery", {{"ambiguous_submits", ambiguous}, {"downloads_restarted", downloads}});
   }
+  // Today's spend is the ledger's (every task charged since 00:00 UTC, retries and the
+  // ambiguous submits just recorded included) plus the resumed submits, reserved.
+  spend_day_ = engine::utc_day_start(now());
+  auto spent = store::charge_store(db_).spent_since(spend_day_);
+  if (!spent) return spent.error();
+  spend_today_ = *spent + resumed_price;
   return {};
 }
 

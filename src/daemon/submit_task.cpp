@@ -68,7 +68,7 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
       const auto expected = expected_for(row);
       const millis first_poll = engine::next_poll_at(t, t, 0, expected, cfg_.polling, random01(), shape_for(row));
       const std::int64_t price = engine::price_of(row.model, cfg_.budget);
-      auto applied = dispatch_.record_accepted(row.id, request_id, ok->task_id, first_poll, price);
+      auto applied = dispatch_.record_accepted(row, request_id, ok->task_id, first_poll, price);
       metrics_.bump(metrics_.submits, "accepted");
       if (applied && *applied) {
         next_poll_ = next_poll_ ? std::min(*next_poll_, first_poll) : first_poll;
@@ -130,9 +130,18 @@ void scheduler::after_submit_verdict(const store::job_row& row, provider::verdic
     case action::fail_job:
     case action::ambiguous: {
       const bool ambiguous = v.error_code == "submit_ambiguous";
+      // No answer may still have created a task; 1231 says an earlier submit of this
+      // request_id did. Either is charged (the ledger keeps it); any other refusal is not.
+      const auto charged = ambiguous                ? std::optional(store::charge_origin::ambiguous)
+                           : v.error_code == "1231" ? std::optional(store::charge_origin::duplicate)
+                                                    : std::nullopt;
       metrics_.bump(metrics_.submits, ambiguous ? "ambiguous" : "failed");
-      if (!ambiguous) refund(row);  // refused: no task, no charge
-      if (is_true(dispatch_.record_failed(row.id, job_state::submitting, v.error_code, v.message))) {
+      if (!charged) refund(row);
+      const auto failed =
+          charged ? dispatch_.record_failed_charged(row, *charged, v.error_code, v.message,
+                                                    engine::price_of(row.model, cfg_.budget))
+                  : dispatch_.record_failed(row.id, job_state::submitting, v.error_code, v.message);
+      if (is_true(failed)) {
         log_job(ambiguous ? log::level::warn : log::level::info, "job_failed", row,
                 {{"from", "submitting"}, {"to", "failed"}, {"code", v.error_code}, {"message", v.message}});
       }

@@ -215,6 +215,10 @@ void read_retry(table_reader& r, retry_config& c) {
     if (*n < 1 || *n > 100) r.fail("max_attempts", "must be between 1 and 100");
     c.max_attempts = static_cast<int>(*n);
   }
+  if (auto n = r.get<std::int64_t>("max_refetches")) {
+    if (*n < 0 || *n > 100) r.fail("max_refetches", "must be between 0 and 100");
+    c.max_refetches = static_cast<int>(*n);
+  }
   r.read_seconds("base_delay_seconds", c.base_delay, 0.01, 86'400);
   r.read_seconds("max_delay_seconds", c.max_delay, 0.01, 7 * 86'400);
   if (auto p = r.get<std::string>("on_ambiguous_submit")) {

@@ -288,6 +288,7 @@ reply simulator::submit(const request& req, dialect via) {
     if (fate.chance(f.poll_404_early)) t.early_404_until = now + f.poll_404_window_ms;
     t.video_size = video_size_for(spec, config_.files, fate);
     t.spec = std::move(spec);
+    t.price = price;
     book_.charge(*key, price);
     ++counters_->tasks_created;
     ++counters_->request_ids[t.request_id].tasks;

@@ -1,5 +1,6 @@
 // simulator: the /__sim/* control surface (stats, runtime faults, foreign holds, balances).
 // Unauthenticated on purpose: it is a test and demo instrument bound to loopback.
+#include "vidq/core/utc_text.hpp"
 #include "vidq/sim/simulator.hpp"
 
 #include "counters.hpp"
@@ -8,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <cmath>
+#include <map>
 
 namespace vidq::sim {
 namespace {
@@ -114,6 +116,40 @@ reply simulator::set_balance(const json::object& body) {
   return json_reply(200, json::object{{"key", book_.key(*k).name}, {"balance", balance->is_null() ? json::value(nullptr) : json::value(cny(*book_.balance(*k)))}});
 }
 
+// What the provider billed: every created task at its price (charged at creation, kept on
+// FAIL), in total and per key and UTC day of creation, in milli-CNY integers so a client's
+// ledger can be compared exactly.
+json::object simulator::billed_locked() {
+  struct tally {
+    std::uint64_t tasks = 0;
+    money micro = 0;
+  };
+  tally total;
+  std::map<std::string, std::pair<tally, std::map<std::string, tally>>> by_key;
+  for (const std::string& id : book_.order()) {
+    const task& t = book_.at(id);
+    auto& [key_total, days] = by_key[book_.key(t.key).name];
+    for (tally* x : {&total, &key_total, &days[utc_text(t.created_at, "%Y-%m-%d")]}) {
+      ++x->tasks;
+      x->micro += t.price;
+    }
+  }
+  const auto as_json = [](const tally& x) {
+    return json::object{{"tasks", x.tasks}, {"milli_cny", x.micro / 1000}};
+  };
+  json::object keys;
+  for (const auto& [name, entry] : by_key) {
+    json::object per_day;
+    for (const auto& [day, x] : entry.second) per_day[day] = as_json(x);
+    json::object k = as_json(entry.first);
+    k["by_day"] = std::move(per_day);
+    keys[name] = std::move(k);
+  }
+  json::object out = as_json(total);
+  out["by_key"] = std::move(keys);
+  return out;
+}
+
 json::object simulator::stats(bool with_tasks) {
   std::lock_guard lock(mutex_);
   return stats_locked(with_tasks);
@@ -166,6 +202,7 @@ json::object simulator::stats_locked(bool with_tasks) {
     balances[book_.key(k).name] = b ? json::value(cny(*b)) : json::value(nullptr);
   }
   out["balances"] = std::move(balances);
+  out["billed"] = billed_locked();
   if (with_tasks) {
     json::array tasks;
     for (const std::string& id : book_.order()) {
@@ -184,7 +221,8 @@ json::object simulator::stats_locked(bool with_tasks) {
           {"polls", t.polls},
           {"video_downloads", t.video_downloads},
           {"video_bytes", video_file(t.id, t.video_size).size()},
-          {"video_sha256", t.video_sha256.empty() ? json::value(nullptr) : json::value(t.video_sha256)}});
+          {"video_sha256", t.video_sha256.empty() ? json::value(nullptr) : json::value(t.video_sha256)},
+          {"price_milli_cny", t.price / 1000}});
     }
     out["tasks"] = std::move(tasks);
   }

@@ -192,12 +192,21 @@ http_reply handlers::job_transition(std::string_view id_text, bool cancel) {
   if (!id) return error_reply(404, "not_found", "no such job");
   store::job_selector which;
   which.ids.push_back(*id);
-  auto changed = cancel ? jobs_.cancel(which) : jobs_.retry(which);
+  std::vector<store::transition_miss> missed;
+  auto changed = cancel ? jobs_.cancel(which) : jobs_.retry(which, &missed);
   if (!changed) return from_error(changed.error(), cancel ? "cancel job" : "retry job");
   auto row = jobs_.get(*id);
   if (!row) return from_error(row.error(), "get job");
   if (!*row) return error_reply(404, "not_found", "no such job");
   const auto state = std::string(to_string((*row)->state));
+  const bool paid_result = !missed.empty() && missed.front().why == retry_decision::needs_resubmit;
+  if (*changed == 0 && paid_result) {
+    // A plain retry would pay again for a result the provider already produced.
+    return json_reply(409, json::object{{"error", "paid_result"},
+                                        {"state", state},
+                                        {"reason", "its provider task succeeded and was paid for; `vidq retry "
+                                                   "--download` fetches it again, `--resubmit` pays for a new task"}});
+  }
   if (*changed == 0) {
     return json_reply(
         409,

@@ -93,9 +93,9 @@ std::string render_metrics(const db_gauges& db, const daemon::runtime_view& runt
   const double oldest =
       db.oldest_queued_created_at ? static_cast<double>(now - *db.oldest_queued_created_at) / 1000.0 : 0.0;
   e.sample("vidq_oldest_queued_job_age_seconds", oldest < 0 ? 0.0 : oldest);
-  e.family("vidq_spend_today_cny", "gauge", "CNY charged for jobs finished since 00:00 UTC today.");
+  e.family("vidq_spend_today_cny", "gauge", "CNY charged by the provider (the charges ledger) since 00:00 UTC today, net of refunds.");
   e.sample("vidq_spend_today_cny", cny(db.spend_today));
-  e.family("vidq_spend_total_cny", "gauge", "CNY charged for every job in the database.");
+  e.family("vidq_spend_total_cny", "gauge", "CNY charged by the provider for every task in the charges ledger, retried attempts included.");
   e.sample("vidq_spend_total_cny", cny(db.spend_total));
 
   e.family("vidq_lane_in_flight", "gauge", "Provider slots in use per account and model.");

@@ -1,5 +1,6 @@
 #include "vidq/status/queries.hpp"
 
+#include "vidq/store/charge_store.hpp"
 #include "vidq/store/sqlite.hpp"
 
 namespace vidq::status {
@@ -14,24 +15,23 @@ result<db_gauges> read_gauges(store::database& db, const std::vector<store::batc
   db_gauges g;
   for (const auto& b : summaries) {
     for (const auto s : all_job_states) g.jobs_by_state[static_cast<int>(s)] += b.count(s);
-    g.spend_total += b.cost;
   }
-  // Same rule as the spend_by_day view (cost of jobs by the UTC day they finished), but as a
-  // range on jobs_finished instead of a GROUP BY over every row.
-  auto today = db.cached("SELECT coalesce(sum(cost), 0) FROM jobs INDEXED BY jobs_finished WHERE finished_at >= ?1");
+  // Spend is the ledger's (every charged task, by the UTC day it was charged), so retried
+  // attempts and charges of jobs that retention deleted still count.
+  store::charge_store ledger(db);
+  auto total = ledger.spent_since(0);
+  if (!total) return total.error();
+  g.spend_total = *total;
+  auto today = ledger.spent_since(now - now % day_ms);
   if (!today) return today.error();
-  (*today)->bind(1, now - now % day_ms);
-  auto row = (*today)->step();
-  if (!row) return row.error();
-  g.spend_today = (*today)->get_int64(0);
-  (*today)->reset();
+  g.spend_today = *today;
 
   // min(id) reads only the queued partial index (covering); the lowest id is the oldest row.
   auto oldest = db.cached(
       "SELECT created_at FROM jobs WHERE id = "
       "(SELECT min(id) FROM jobs INDEXED BY jobs_queued WHERE state = 'queued')");
   if (!oldest) return oldest.error();
-  row = (*oldest)->step();
+  auto row = (*oldest)->step();
   if (!row) return row.error();
   if (*row) g.oldest_queued_created_at = (*oldest)->get_int64(0);
   (*oldest)->reset();

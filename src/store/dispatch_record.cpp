@@ -20,15 +20,66 @@ result<bool> dispatch_store::change_one(const char* sql, Bind&& bind) {
   return db_.changes() == 1;
 }
 
-result<bool> dispatch_store::record_accepted(std::int64_t id, std::string_view request_id, std::string_view task_id,
-                                             millis next_poll_at, std::int64_t cost) {
-  return change_one(
+namespace {
+
+new_charge charge_for(const job_row& row, std::string_view request_id, charge_origin origin, std::int64_t price,
+                      millis at) {
+  new_charge c;
+  c.job_id = row.id;
+  c.attempt = row.attempts;
+  c.request_id = std::string(request_id);
+  c.account = row.account;
+  c.model = row.model;
+  c.batch = row.batch;
+  c.price = price;
+  c.origin = origin;
+  c.at = at;
+  return c;
+}
+
+}  // namespace
+
+result<bool> dispatch_store::record_accepted(const job_row& row, std::string_view request_id,
+                                             std::string_view task_id, millis next_poll_at, std::int64_t cost) {
+  auto tx = transaction::begin(db_);
+  if (!tx) return {boost::system::in_place_error, tx.error()};
+  const millis t = clock_.now();
+  auto applied = change_one(
       "UPDATE jobs SET state = 'processing', task_id = ?3, submitted_at = ?5, next_poll_at = ?4, polls = 0, "
       "cost = ?6, updated_at = ?5, error_code = NULL, error_message = NULL "
       "WHERE id = ?1 AND state = 'submitting' AND request_id = ?2",
       [&](statement& s) {
-        s.bind(1, id).bind(2, request_id).bind(3, task_id).bind(4, next_poll_at).bind(5, clock_.now()).bind(6, cost);
+        s.bind(1, row.id).bind(2, request_id).bind(3, task_id).bind(4, next_poll_at).bind(5, t).bind(6, cost);
       });
+  if (!applied) return applied;
+  auto charge = charge_for(row, request_id, charge_origin::accepted, cost, t);
+  charge.task_id = std::string(task_id);
+  if (auto c = record_charge(db_, charge); !c) return {boost::system::in_place_error, c.error()};
+  if (auto c = tx->commit(); !c) return {boost::system::in_place_error, c.error()};
+  return applied;
+}
+
+result<bool> dispatch_store::record_failed_charged(const job_row& row, charge_origin origin,
+                                                   std::string_view error_code, std::string_view error_message,
+                                                   std::int64_t price) {
+  auto tx = transaction::begin(db_);
+  if (!tx) return {boost::system::in_place_error, tx.error()};
+  const std::string request_id = row.request_id.value_or("");
+  auto applied = change_one(
+      "UPDATE jobs SET state = 'failed', error_code = ?3, error_message = ?4, next_poll_at = NULL, "
+      "finished_at = ?5, updated_at = ?5 WHERE id = ?1 AND state = 'submitting' AND request_id = ?2",
+      [&](statement& s) {
+        s.bind(1, row.id).bind(2, request_id).bind(3, error_code).bind(4, error_message).bind(5, clock_.now());
+      });
+  if (!applied) return applied;
+  // Charged only when this is still the attempt that was sent: a stale copy changes nothing.
+  if (*applied && !request_id.empty()) {
+    if (auto c = record_charge(db_, charge_for(row, request_id, origin, price, clock_.now())); !c) {
+      return {boost::system::in_place_error, c.error()};
+    }
+  }
+  if (auto c = tx->commit(); !c) return {boost::system::in_place_error, c.error()};
+  return applied;
 }
 
 result<bool> dispatch_store::record_requeued(std::int64_t id, std::string_view request_id, millis not_before,
@@ -66,6 +117,14 @@ result<bool> dispatch_store::record_urls_expired(std::int64_t id) {
       "error_message = 'result URLs expired before the download; polling for fresh ones' "
       "WHERE id = ?1 AND state = 'downloading'",
       [&](statement& s) { s.bind(1, id).bind(2, clock_.now()); });
+}
+
+result<bool> dispatch_store::record_refetch(std::int64_t id, std::string_view error_code,
+                                            std::string_view error_message) {
+  return change_one(
+      "UPDATE jobs SET state = 'processing', next_poll_at = ?2, updated_at = ?2, refetches = refetches + 1, "
+      "error_code = ?3, error_message = ?4 WHERE id = ?1 AND state = 'downloading'",
+      [&](statement& s) { s.bind(1, id).bind(2, clock_.now()).bind(3, error_code).bind(4, error_message); });
 }
 
 result<bool> dispatch_store::record_succeeded(std::int64_t id, const download_outcome& o) {

@@ -38,6 +38,7 @@ job_row read_job_row(const statement& s, int first) {
   r.created_at = s.get_int64(c++);
   r.updated_at = s.get_int64(c++);
   r.requested_account = s.get_optional_text(c++);
+  r.refetches = s.get_int64(c++);
   return r;
 }
 

@@ -1,5 +1,6 @@
 #include "vidq/store/job_store.hpp"
 
+#include "vidq/store/charge_store.hpp"
 #include "vidq/store/sqlite.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -104,8 +105,12 @@ result<std::vector<job_row>> job_store::list(const list_filter& filter) {
 }
 
 result<std::vector<batch_summary>> job_store::batch_summaries() {
+  // The counts come straight from the two indexes that cover them (the shape of the
+  // batch_state_counts view without its cost join); spend per batch from the ledger.
   auto stmt = db_.cached(
-      "SELECT batch, state, jobs, cost FROM batch_state_counts ORDER BY batch");
+      "SELECT batch, state, count(*) FROM jobs WHERE state <> 'queued' GROUP BY batch, state "
+      "UNION ALL SELECT batch, 'queued', count(*) FROM jobs WHERE state = 'queued' GROUP BY batch "
+      "ORDER BY 1");
   if (!stmt) return stmt.error();
   auto& s = **stmt;
   std::vector<batch_summary> out;
@@ -116,9 +121,15 @@ result<std::vector<batch_summary>> job_store::batch_summaries() {
     const auto count = r.get_int64(2);
     if (auto state = parse_job_state(r.get_text(1))) summary.by_state[static_cast<int>(*state)] += count;
     summary.total += count;
-    summary.cost += r.get_int64(3);
   });
+  s.reset();
   if (!rows) return rows.error();
+  charge_store ledger(db_);
+  auto spent = ledger.spent_per_batch();
+  if (!spent) return spent.error();
+  for (auto& summary : out) {
+    if (auto it = spent->find(summary.batch); it != spent->end()) summary.cost = it->second;
+  }
   return out;
 }
 
@@ -187,19 +198,98 @@ result<int> job_store::cancel(const job_selector& which, std::vector<transition_
   return changed;
 }
 
-result<int> job_store::retry(const job_selector& which, std::vector<transition_miss>* missed) {
+namespace {
+
+// A failed or cancelled job as `vidq retry` judges it.
+struct retry_candidate {
+  std::int64_t id = 0;
+  std::optional<job_state> state;
+  bool has_task = false;
+  bool task_succeeded = false;
+  std::optional<std::string> error_code;
+};
+
+constexpr const char* retry_candidate_columns =
+    "SELECT id, state, task_id IS NOT NULL, video_url IS NOT NULL, error_code FROM jobs ";
+
+retry_candidate read_candidate(const statement& s) {
+  return {s.get_int64(0), parse_job_state(s.get_text(1)), s.get_int64(2) != 0, s.get_int64(3) != 0,
+          s.get_optional_text(4)};
+}
+
+}  // namespace
+
+result<int> job_store::retry(const job_selector& which, std::vector<transition_miss>* missed, retry_mode mode) {
   auto tx = transaction::begin(db_);
   if (!tx) return tx.error();
+  std::vector<retry_candidate> found;
+  std::vector<transition_miss> left;
+  const bool everything = which.ids.empty() && !which.batch && (which.state || which.error_code);
+  if (which.batch || everything) {
+    auto stmt = db_.prepare(std::string(retry_candidate_columns) + "WHERE " + (everything ? "" : "batch = ?2 AND ") +
+                            "state IN ('failed', 'cancelled') AND (?3 IS NULL OR state = ?3) AND "
+                            "(?4 IS NULL OR error_code IS ?4) ORDER BY id");
+    if (!stmt) return stmt.error();
+    if (!everything) stmt->bind(2, *which.batch);
+    stmt->bind(3, which.state ? std::optional<std::string>(std::string(to_string(*which.state))) : std::nullopt);
+    stmt->bind(4, which.error_code);
+    if (auto r = stmt->for_each_row([&](const statement& row) { found.push_back(read_candidate(row)); }); !r) {
+      return r.error();
+    }
+  }
+  if (!which.ids.empty()) {
+    auto look = db_.prepare(std::string(retry_candidate_columns) + "WHERE id = ?1");
+    if (!look) return look.error();
+    for (const auto id : which.ids) {
+      look->reset();
+      look->bind(1, id);
+      auto row = look->step();
+      if (!row) return row.error();
+      if (!*row) {
+        left.push_back({id, std::nullopt, std::nullopt});
+        continue;
+      }
+      auto c = read_candidate(*look);
+      const bool filtered_out = (which.state && c.state != which.state) ||
+                                (which.error_code && c.error_code != which.error_code);
+      if (filtered_out) {
+        left.push_back({c.id, c.state, c.error_code});
+        continue;
+      }
+      found.push_back(std::move(c));
+    }
+  }
   // A retried job is a new submission: it gets a new request_id at claim, so the provider
-  // cannot mistake it for the old one; task and result columns are cleared.
-  auto changed = transition(
-      which,
-      "state = 'queued', updated_at = ?1, attempts = 0, not_before = 0, request_id = NULL, "
+  // cannot mistake it for the old one; task and result columns are cleared. A re-download
+  // keeps them: the stored task is what gets polled.
+  auto requeue = db_.prepare(
+      "UPDATE jobs SET state = 'queued', updated_at = ?1, attempts = 0, not_before = 0, request_id = NULL, "
       "task_id = NULL, submitted_at = NULL, next_poll_at = NULL, polls = 0, finished_at = NULL, "
-      "video_url = NULL, cover_url = NULL, error_code = NULL, error_message = NULL",
-      "'failed', 'cancelled'", missed);
-  if (!changed) return changed;
+      "video_url = NULL, cover_url = NULL, error_code = NULL, error_message = NULL, refetches = 0 "
+      "WHERE id = ?2 AND state IN ('failed', 'cancelled')");
+  if (!requeue) return requeue.error();
+  auto refetch = db_.prepare(
+      "UPDATE jobs SET state = 'processing', updated_at = ?1, next_poll_at = ?1, finished_at = NULL, "
+      "refetches = refetches + 1, error_code = NULL, error_message = NULL "
+      "WHERE id = ?2 AND state IN ('failed', 'cancelled') AND task_id IS NOT NULL");
+  if (!refetch) return refetch.error();
+  int changed = 0;
+  for (const auto& c : found) {
+    const auto decision = decide_retry(c.state.value_or(job_state::queued), c.has_task, c.task_succeeded, mode);
+    statement* apply = decision == retry_decision::requeue ? &*requeue
+                       : decision == retry_decision::refetch ? &*refetch
+                                                             : nullptr;
+    if (apply == nullptr) {
+      left.push_back({c.id, c.state, c.error_code, decision});
+      continue;
+    }
+    apply->reset();
+    apply->bind(1, clock_.now()).bind(2, c.id);
+    if (auto r = apply->run(); !r) return r.error();
+    changed += db_.changes();
+  }
   if (auto r = tx->commit(); !r) return r.error();
+  if (missed) missed->insert(missed->end(), left.begin(), left.end());
   return changed;
 }
 

@@ -65,9 +65,59 @@ TEST_F(cli_verbs_fixture, EachIdLeftAloneIsListedWithTheReason) {
   EXPECT_NE(cancel.out.find("cancelled 1 job(s)"), std::string::npos) << cancel.out;
 }
 
+// Job 1: its provider task succeeded, the download failed (a paid result); job 2: its task
+// FAILed at the provider (nothing paid was produced).
+void paid_and_unpaid(cli_verbs_fixture& f) {
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(f.vidq("enqueue -m cogvideox-3 -p x -b b").exit_code, 0);
+  f.sql("UPDATE jobs SET state = 'failed', attempts = 1, request_id = 'rq-1', task_id = 'task-1', "
+        "video_url = 'https://cdn.example/v.mp4', error_code = 'download_io', error_message = 'Permission denied' "
+        "WHERE id = 1");
+  f.sql("UPDATE jobs SET state = 'failed', attempts = 1, request_id = 'rq-2', task_id = 'task-2', "
+        "error_code = 'task_failed' WHERE id = 2");
+}
+
+TEST_F(cli_verbs_fixture, PlainRetryOfAPaidResultAsksForDownloadOrResubmit) {
+  paid_and_unpaid(*this);
+  auto r = vidq("retry 1 2");
+  EXPECT_EQ(r.exit_code, 5) << r.out;
+  EXPECT_NE(r.out.find("job 1: its provider task succeeded and was paid for; `vidq retry --download 1`"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("--resubmit"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("requeued 1 job(s)"), std::string::npos) << r.out;
+  EXPECT_EQ(state_of(1), "failed\n") << "never paid for again without --resubmit";
+  EXPECT_EQ(state_of(2), "queued\n");
+
+  auto batch = vidq("retry --batch b");
+  EXPECT_EQ(batch.exit_code, 5) << "a batch retry says so too: " << batch.out;
+  EXPECT_NE(batch.out.find("job 1: its provider task succeeded"), std::string::npos) << batch.out;
+}
+
+TEST_F(cli_verbs_fixture, RetryDownloadRepollsTheStoredTaskAndResubmitPaysAgain) {
+  paid_and_unpaid(*this);
+  auto d = vidq("retry --download 1 2");
+  EXPECT_EQ(d.exit_code, 0) << d.out;
+  EXPECT_NE(d.out.find("re-downloading 1 job(s)"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("job 2: no successful provider task is stored (task_failed)"), std::string::npos) << d.out;
+  EXPECT_EQ(state_of(1), "processing\n");
+  auto row = test::run_command("sqlite3 '" + db + "' \"SELECT task_id, request_id, attempts, refetches, "
+                               "next_poll_at IS NOT NULL FROM jobs WHERE id = 1\"");
+  EXPECT_EQ(row.out, "task-1|rq-1|1|1|1\n") << "the same task, no new submit";
+  EXPECT_EQ(state_of(2), "failed\n");
+
+  sql("UPDATE jobs SET state = 'failed', error_code = 'url_expired' WHERE id = 1");
+  auto again = vidq("retry --resubmit 1");
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_EQ(state_of(1), "queued\n");
+  EXPECT_EQ(vidq("retry --download --resubmit 2").exit_code, 2) << "one or the other";
+}
+
 TEST_F(cli_verbs_fixture, StatusMarksFailuresApartAndShowsWhatHoldsWorkBack) {
   for (int i = 0; i < 4; ++i) ASSERT_EQ(vidq("enqueue -m cogvideox-3 -p x -b b").exit_code, 0);
   sql("UPDATE jobs SET state = 'succeeded', cost = 3000 WHERE id IN (1, 2)");
+  // Spend is the ledger's: the two tasks were charged when the provider accepted them.
+  sql("INSERT INTO charges(job_id, attempt, request_id, task_id, account, model, batch, price, origin) "
+      "SELECT id, 1, 'rq-' || id, 'task-' || id, account, model, batch, cost, 'accepted' FROM jobs WHERE cost > 0");
   sql("UPDATE jobs SET state = 'failed', error_code = '1301' WHERE id = 3");
   test::write_file(dir.path() / "vidq.toml", "[budget]\nbatch_limit_cny = 3.0\n");
   ASSERT_EQ(vidq("account pause default --reason 'top-up pending'").exit_code, 0);

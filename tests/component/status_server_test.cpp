@@ -9,6 +9,7 @@
 #include "vidq/status/files.hpp"
 #include "vidq/status/handlers.hpp"
 #include "vidq/status/server.hpp"
+#include "vidq/store/charge_store.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/asio/executor_work_guard.hpp>
@@ -137,6 +138,20 @@ class StatusServerTest : public ::testing::Test {
           .bind(5, failed ? std::optional<std::string>("content \"filtered\"") : std::nullopt);
       stmt->bind(6, id);
       EXPECT_TRUE(stmt->run()) << t.db.last_error();
+    }
+    if (cost > 0) {
+      // Spend is read from the ledger: the task was charged when it was accepted.
+      store::new_charge c;
+      c.job_id = id;
+      c.attempt = 1;
+      c.request_id = "rq-" + std::to_string(id);
+      c.task_id = "task-" + std::to_string(id);
+      c.account = "default";
+      c.model = "cogvideox-3";
+      c.batch = batch;
+      c.price = cost;
+      c.at = t.clock.now() - std::max<millis>(finished_ago, 0);
+      EXPECT_TRUE(store::record_charge(t.db, c)) << t.db.last_error();
     }
     return id;
   }

@@ -29,7 +29,7 @@ struct dispatch_record : ::testing::Test {
 TEST_F(dispatch_record, HappyPathWritesEveryStepAndItsEvent) {
   const auto job = claim_one();
   t.clock.advance(1000);
-  ASSERT_TRUE(dispatch.record_accepted(job.id, *job.request_id, "task-77", t.clock.now() + 60'000, 1000).value());
+  ASSERT_TRUE(dispatch.record_accepted(job, *job.request_id, "task-77", t.clock.now() + 60'000, 1000).value());
   auto r = row(job.id);
   EXPECT_EQ(r.state, job_state::processing);
   EXPECT_EQ(r.task_id, "task-77");
@@ -77,21 +77,21 @@ TEST_F(dispatch_record, RequeueKeepsOrRefundsTheAttempt) {
 
 TEST_F(dispatch_record, AStaleAttemptCannotOverwriteANewerOne) {
   const auto job = claim_one();
-  EXPECT_FALSE(dispatch.record_accepted(job.id, "some-older-request", "task-1", 0, 0).value());
+  EXPECT_FALSE(dispatch.record_accepted(job, "some-older-request", "task-1", 0, 0).value());
   EXPECT_EQ(row(job.id).state, job_state::submitting);
 }
 
 TEST_F(dispatch_record, AnOperatorsCancelWins) {
   const auto job = claim_one();
   ASSERT_EQ(jobs.cancel({.ids = {job.id}}).value(), 1);
-  EXPECT_FALSE(dispatch.record_accepted(job.id, *job.request_id, "task-1", 0, 0).value());
+  EXPECT_FALSE(dispatch.record_accepted(job, *job.request_id, "task-1", 0, 0).value());
   EXPECT_FALSE(dispatch.record_failed(job.id, job_state::submitting, "submit_ambiguous", "no answer").value());
   EXPECT_EQ(row(job.id).state, job_state::cancelled);
 }
 
 TEST_F(dispatch_record, FailureAndExpiredUrls) {
   const auto job = claim_one();
-  ASSERT_TRUE(dispatch.record_accepted(job.id, *job.request_id, "task-9", 0, 0).value());
+  ASSERT_TRUE(dispatch.record_accepted(job, *job.request_id, "task-9", 0, 0).value());
   ASSERT_TRUE(dispatch.record_remote_success(job.id, "https://cdn/v.mp4", "https://cdn/c.png").value());
   ASSERT_TRUE(dispatch.record_urls_expired(job.id).value());
   auto r = row(job.id);

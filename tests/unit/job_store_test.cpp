@@ -45,6 +45,9 @@ TEST(JobStore, ListFiltersAndSummaries) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(jobs.insert(test::make_job("cogvideox-3", "a")));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(jobs.insert(test::make_job("vidu2-image", "b")));
   t.exec("UPDATE jobs SET state = 'succeeded', cost = 1250 WHERE batch = 'b'");
+  // Spend per batch is the ledger's (migrations/0005): one charge per accepted task.
+  t.exec("INSERT INTO charges(job_id, attempt, request_id, task_id, account, model, batch, price, origin) "
+         "SELECT id, 1, 'rq-' || id, 'task-' || id, account, model, batch, cost, 'accepted' FROM jobs WHERE cost > 0");
   EXPECT_EQ(jobs.list({}).value().size(), 8u);
   EXPECT_EQ(jobs.list({.batch = "a"}).value().size(), 5u);
   EXPECT_EQ(jobs.list({.state = job_state::succeeded}).value().size(), 3u);

@@ -43,6 +43,12 @@ TEST_F(output_store_fixture, ManifestOfABatchHoldsEveryStateInIdOrder) {
   set_state(f, "failed");
   t.exec("UPDATE jobs SET video_path = '/v/s.mp4', video_sha256 = 'ab', video_bytes = 3, cost = 1250, "
          "task_id = 't-1', submitted_at = 1000, finished_at = 2000 WHERE id = " + std::to_string(s));
+  // The manifest's cost is the job's total in the ledger: two attempts, 1.25 CNY each.
+  for (const char* rid : {"rq-1", "rq-2"}) {
+    t.exec(std::string("INSERT INTO charges(job_id, attempt, request_id, account, model, batch, price, origin) "
+                       "SELECT id, 1, '") + rid + "', account, model, batch, 1250, 'accepted' FROM jobs WHERE id = " +
+           std::to_string(s));
+  }
   manifest_filter filter;
   filter.batch = "春季 促销";
   const auto rows = outputs.manifest(filter).value();
@@ -51,7 +57,7 @@ TEST_F(output_store_fixture, ManifestOfABatchHoldsEveryStateInIdOrder) {
   EXPECT_EQ(rows[0].state, job_state::queued);
   EXPECT_EQ(rows[1].key, "SKU-2");
   EXPECT_EQ(rows[1].video_path, "/v/s.mp4");
-  EXPECT_EQ(rows[1].cost, 1250);
+  EXPECT_EQ(rows[1].cost, 2500) << "every attempt's charge, not jobs.cost";
   EXPECT_EQ(rows[1].task_id, "t-1");
   EXPECT_EQ(rows[1].finished_at, 2000);
   EXPECT_EQ(rows[2].state, job_state::failed);

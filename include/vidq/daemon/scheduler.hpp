@@ -148,6 +148,9 @@ class scheduler final : public daemon_control {
   boost::asio::awaitable<void> poll_task(store::job_row row);
   void start_downloads();
   boost::asio::awaitable<void> download_task(store::job_row row);
+  // A download that gave up on a local cause: re-poll the stored task, download again.
+  boost::asio::awaitable<void> refetch_after_failed_download(const store::job_row& row, const provider::verdict& v,
+                                                             int attempts);
   void observe_duration(const store::job_row& row, millis submitted, millis detected);
 
   // helpers (scheduler.cpp)

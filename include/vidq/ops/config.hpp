@@ -65,6 +65,10 @@ struct retry_config {
   millis base_delay = 2'000;
   millis max_delay = 5 * 60'000;
   ambiguous_submit_policy on_ambiguous_submit = ambiguous_submit_policy::fail;
+  // A download that failed max_attempts times for a local or transient cause is fetched
+  // again from the stored task (re-poll for fresh URLs) this many times per job before the
+  // job fails; `vidq retry --download` is the operator's further try. 0 = never.
+  int max_refetches = 2;
 };
 
 struct budget_config {

@@ -36,8 +36,8 @@ using counter_family = std::map<std::string, std::uint64_t, std::less<>>;
 
 struct metrics {
   // Outcome words: submits  accepted | retry | rate_limited | paused | failed | ambiguous
-  //                polls    running | succeeded | failed | retry | paused | deadline
-  //                downloads ok | retry | expired | failed
+  //                polls    running | succeeded | failed | retry | paused | deadline | expired
+  //                downloads ok | retry | expired | refetch | failed
   counter_family submits;
   counter_family polls;
   counter_family downloads;

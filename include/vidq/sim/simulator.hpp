@@ -100,6 +100,7 @@ class simulator {
   reply release(const boost::json::object& body);
   reply set_balance(const boost::json::object& body);
   boost::json::object stats_locked(bool with_tasks);
+  boost::json::object billed_locked();
   std::optional<std::size_t> authenticate(const request& req, dialect via, reply& err);
   reply error(dialect via, int bigmodel_status, std::string code, std::string message);
   reply bigmodel_task_body(const task& t, millis now) const;

@@ -36,6 +36,7 @@ struct task {
   bool fails = false;        // outcome FAIL at finish_at
   millis early_404_until = 0;
   std::uint64_t video_size = 0;
+  money price = 0;  // charged at creation (never refunded, also on FAIL): the billed total
   // Observations for /__sim/stats.
   std::uint64_t polls = 0;
   std::uint64_t download_requests = 0;  // index of the download fault stream

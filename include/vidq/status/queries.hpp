@@ -1,8 +1,9 @@
 #pragma once
 // The status server's own reads, each pinned to an index (migrations/0001_init.sql) and
 // LIMITed, so that a request costs the daemon's thread milliseconds even at 1M rows:
-//   per-state counts, spend  batch_state_counts (jobs_batch_progress + jobs_queued)
-//   spend today, timeline    jobs_finished range on finished_at
+//   per-state counts         jobs_batch_progress + jobs_queued; spend per batch: charges_batch
+//   spend total and today    the charges ledger (charges_at range)
+//   timeline                 jobs_finished range on finished_at
 //   oldest queued            jobs_queued (covering, min(id))
 //   failures                 recent_failures (jobs_failed)
 //   gallery                  jobs_batch_progress (batch, 'succeeded'), or the newest

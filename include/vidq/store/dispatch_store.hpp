@@ -7,6 +7,7 @@
 #include "vidq/core/clock.hpp"
 #include "vidq/core/error.hpp"
 #include "vidq/core/job_state.hpp"
+#include "vidq/store/charge_store.hpp"
 #include "vidq/store/job_row.hpp"
 
 #include <optional>
@@ -79,10 +80,18 @@ class dispatch_store {
   // job_events row through the trigger, in the same transaction.
 
   // submitting → processing: the provider accepted `request_id` as `task_id`. Must commit
-  // before the first poll (DESIGN.md §2, write-ahead submit). `cost` (milli-CNY) is recorded
-  // now because the provider charges at creation: budgets must see it while the task runs.
-  result<bool> record_accepted(std::int64_t id, std::string_view request_id, std::string_view task_id,
+  // before the first poll (DESIGN.md §2, write-ahead submit). The task's charge (`cost`,
+  // milli-CNY, at the job's attempt, account, model and batch) goes into the ledger in the
+  // same transaction, even when the row moved meanwhile (an operator's cancel): the provider
+  // created, and billed, the task either way. jobs.cost keeps this latest attempt's price.
+  result<bool> record_accepted(const job_row& row, std::string_view request_id, std::string_view task_id,
                                millis next_poll_at, std::int64_t cost);
+  // submitting → failed for a submit that may have created a task vidq cannot name: no answer
+  // (`origin` ambiguous) or the provider's "this request_id already has a task" (duplicate).
+  // The attempt is charged `price` in the same transaction, so budgets and reports count it;
+  // an operator who finds no such task in the console deletes that charge (docs/DATA.md).
+  result<bool> record_failed_charged(const job_row& row, charge_origin origin, std::string_view error_code,
+                                     std::string_view error_message, std::int64_t price);
   // submitting → queued, to be submitted again at `not_before`. `refund_attempt` for
   // rejections that say nothing about the job (1302: the account was full).
   result<bool> record_requeued(std::int64_t id, std::string_view request_id, millis not_before,
@@ -93,6 +102,10 @@ class dispatch_store {
   result<bool> record_remote_success(std::int64_t id, std::string_view video_url, std::string_view cover_url);
   // downloading → processing: the URLs expired; poll again now for fresh ones.
   result<bool> record_urls_expired(std::int64_t id);
+  // downloading → processing after a download failed for a local or transient cause
+  // (engine/refetch.hpp): the stored task is polled again now for fresh URLs, never
+  // submitted again; refetches + 1; the failure stays in error_code/error_message.
+  result<bool> record_refetch(std::int64_t id, std::string_view error_code, std::string_view error_message);
   struct download_outcome {
     std::string video_path;
     std::int64_t video_bytes = 0;

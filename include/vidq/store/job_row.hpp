@@ -48,6 +48,8 @@ struct job_row {
   // What the row asked for when a pool claim put another name in `account` ('' or '*' or
   // 'default'); nullopt when `account` is what it asked for (migrations/0003).
   std::optional<std::string> requested_account;
+  // Re-polls of the stored task for fresh result URLs after a failed download (migrations/0005).
+  std::int64_t refetches = 0;
 };
 
 struct job_event {
@@ -65,7 +67,7 @@ struct job_event {
   "id, key, batch, priority, account, model, prompt, image_url, params, state, attempts, "     \
   "not_before, request_id, task_id, submitted_at, next_poll_at, polls, finished_at, "          \
   "video_url, cover_url, video_path, cover_path, video_bytes, video_sha256, cost, error_code, " \
-  "error_message, created_at, updated_at, requested_account"
+  "error_message, created_at, updated_at, requested_account, refetches"
 // Reads a row selected with VIDQ_JOB_COLUMNS starting at column `first`.
 job_row read_job_row(const statement& stmt, int first = 0);
 // Steps `stmt` to the end and reads every row. Errors: those of statement::step().

@@ -8,6 +8,7 @@
 
 #include "vidq/core/clock.hpp"
 #include "vidq/core/error.hpp"
+#include "vidq/core/retry_decision.hpp"
 #include "vidq/provider/job_spec.hpp"
 #include "vidq/store/job_row.hpp"
 
@@ -60,6 +61,9 @@ struct transition_miss {
   std::int64_t id = 0;
   std::optional<job_state> state;  // nullopt: there is no such job
   std::optional<std::string> error_code;
+  // retry: why the job was left alone (needs_resubmit / nothing_to_fetch are reported for
+  // batch selections too, since they ask the operator for a decision).
+  retry_decision why = retry_decision::not_retryable;
 };
 
 class job_store {
@@ -82,8 +86,13 @@ class job_store {
   // Ids of `which.ids` left unchanged go to `missed` (when given), read in the same
   // transaction, so the caller can say why.
   result<int> cancel(const job_selector& which, std::vector<transition_miss>* missed = nullptr);
-  // failed / cancelled → queued with a fresh attempt budget. Returns the rows changed.
-  result<int> retry(const job_selector& which, std::vector<transition_miss>* missed = nullptr);
+  // failed / cancelled → what decide_retry() says for `mode` (core/retry_decision.hpp):
+  // queued with a fresh attempt budget and no task (a new, paid submit), or processing with
+  // the stored task polled again now for fresh result URLs (--download: refetches + 1).
+  // A plain retry leaves a job whose provider task succeeded alone (`missed`, why =
+  // needs_resubmit). Returns the rows changed, in one transaction.
+  result<int> retry(const job_selector& which, std::vector<transition_miss>* missed = nullptr,
+                    retry_mode mode = retry_mode::plain);
 
  private:
   result<int> transition(const job_selector& which, const char* set_clause, const char* from_states,

@@ -33,7 +33,7 @@ struct manifest_row {
   std::optional<std::string> cover_path;
   std::optional<std::int64_t> video_bytes;
   std::optional<std::string> video_sha256;
-  std::int64_t cost = 0;  // milli-CNY
+  std::int64_t cost = 0;  // milli-CNY: every charge of the job (the ledger), net of refunds
   std::optional<std::string> error_code;
   std::optional<std::string> error_message;
   std::optional<std::string> task_id;
