@@ -10,7 +10,7 @@ namespace vidq::cli {
 
 // 3: `import` inserted the valid lines but reported invalid ones (cmd_import.cpp).
 // 4: `run --exit-when-idle` stopped with queued work that cannot move without an operator.
-enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_stranded = 4 };
+enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_stranded = 4, exit_db_lost = 5 };
 
 struct context {
   std::string config_path;  // --config, else $VIDQ_CONFIG, else empty (built-in defaults)

@@ -3,16 +3,13 @@
 // outside the cap, so a queued job never waits for a file transfer.
 #include "vidq/daemon/job_log.hpp"
 #include "vidq/daemon/scheduler.hpp"
+#include "vidq/daemon/task_sleep.hpp"
 #include "vidq/engine/backoff.hpp"
 #include "vidq/engine/output_name.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/output/manifest.hpp"
 #include "vidq/store/output_store.hpp"
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
 #include <chrono>
@@ -129,39 +126,42 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
   const int polls_done = static_cast<int>(row.polls) + 1;
   if (!std::holds_alternative<provider::verdict>(reply)) note_healthy_reply(row.account);
 
-  auto fail = [&](std::string_view code, std::string_view message, std::string_view outcome) {
+  // The writes wait in this task while another connection holds the lock (persist).
+  // By value: the strings live in the lambda coroutine's frame across its awaits.
+  auto fail = [&](std::string code, std::string message, std::string outcome) -> asio::awaitable<void> {
     metrics_.bump(metrics_.polls, outcome);
-    if (is_true(dispatch_.record_failed(row.id, job_state::processing, code, message))) {
+    if (is_true(co_await persist([&] { return dispatch_.record_failed(row.id, job_state::processing, code, message); }))) {
       log_job(log::level::info, "job_failed", row,
               {{"from", "processing"}, {"to", "failed"}, {"code", code}, {"message", message}, {"polls", polls_done}});
       release(row.account, row.model);
       write_manifest_if_finished(db_, cfg_, row.batch);
     }
   };
-  auto deadline_fail = [&] {
-    fail("poll_deadline",
+  auto deadline_fail = [&]() -> asio::awaitable<void> {
+    co_await fail("poll_deadline",
          "the provider did not finish task " + task_id + " within " +
              std::to_string(engine::poll_deadline(expected, cfg_.polling) / 1000) +
              " s; it may still finish remotely (check the console)",
          "deadline");
   };
-  auto reschedule = [&](millis at, std::string_view outcome) {
+  auto reschedule = [&](millis at, std::string outcome) -> asio::awaitable<void> {
     metrics_.bump(metrics_.polls, outcome);
-    if (is_true(dispatch_.record_polled(row.id, at))) {
+    if (is_true(co_await persist([&] { return dispatch_.record_polled(row.id, at); }))) {
       next_poll_ = next_poll_ ? std::min(*next_poll_, at) : at;
     }
   };
 
   if (std::holds_alternative<provider::task_running>(reply)) {
     if (engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
-      deadline_fail();
+      co_await deadline_fail();
     } else {
-      reschedule(engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01(), shape_for(row)),
+      co_await reschedule(engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01(), shape_for(row)),
                  "running");
     }
   } else if (auto* done = std::get_if<provider::task_succeeded>(&reply)) {
     metrics_.bump(metrics_.polls, "succeeded");
-    if (is_true(dispatch_.record_remote_success(row.id, done->video_url, done->cover_url))) {
+    if (is_true(co_await persist(
+            [&] { return dispatch_.record_remote_success(row.id, done->video_url, done->cover_url); }))) {
       release(row.account, row.model);
       log_job(log::level::info, "job_finished_remotely", row,
               {{"from", "processing"}, {"to", "downloading"}, {"polls", polls_done}, {"run_ms", t - submitted}});
@@ -174,17 +174,17 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     }
   } else if (auto* failed = std::get_if<provider::task_failed>(&reply)) {
     metrics_.bump(metrics_.provider_errors, failed->error_code);
-    fail(failed->error_code, failed->message.empty() ? "the provider reported FAIL" : failed->message, "failed");
+    co_await fail(failed->error_code, failed->message.empty() ? "the provider reported FAIL" : failed->message, "failed");
   } else {
     auto& v = std::get<provider::verdict>(reply);
     if (v.error_code != "cancelled") metrics_.bump(metrics_.provider_errors, v.error_code);
     switch (v.what) {
       case action::fail_job:
-        fail(v.error_code, v.message, "failed");
+        co_await fail(v.error_code, v.message, "failed");
         break;
       case action::pause_account:
         pause_from_provider(row.account, v);
-        reschedule(std::max(v.not_before.value_or(t), t + 60'000), "paused");
+        co_await reschedule(std::max(v.not_before.value_or(t), t + 60'000), "paused");
         break;
       case action::retry:
       case action::ambiguous: {
@@ -193,11 +193,11 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
                                   v.fault == provider::account_fault::unreachable ||
                                   v.fault == provider::account_fault::endpoint_missing;
         if (!account_down && engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
-          deadline_fail();
+          co_await deadline_fail();
         } else {
           const millis backoff = engine::retry_at(v, std::min(polls_done, 6), cfg_.retry, t, random01());
           const millis scheduled = engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01());
-          reschedule(std::max(backoff, std::min(scheduled, t + cfg_.retry.base_delay)), "retry");
+          co_await reschedule(std::max(backoff, std::min(scheduled, t + cfg_.retry.base_delay)), "retry");
           if (v.error_code != "cancelled") {
             log_job(log::level::info, "poll_retry", row, {{"code", v.error_code}, {"message", v.message}});
           }
@@ -222,6 +222,7 @@ void scheduler::observe_duration(const store::job_row& row, millis submitted, mi
 }
 
 void scheduler::start_downloads() {
+  if (disk_.downloads_paused()) return;  // they would only fail again; check_disk resumes
   while (downloads_running_ < opt_.max_downloads && !download_queue_.empty()) {
     auto row = std::move(download_queue_.front());
     download_queue_.pop_front();
@@ -237,6 +238,12 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
   req.urls_refreshed = urls_refreshed_.contains(row.id);
   store::output_store outputs(db_);
   auto stem = claim_output_stem(outputs, cfg_, row);
+  while (!stem && note_db_outcome(stem.error())) {
+    // The name is reserved on the row before a byte is fetched: wait for the lock here.
+    if (!co_await sleep_for(std::max<millis>(1, db_lock_.next_try() - now()))) break;
+    if (db_may_write()) stem = claim_output_stem(outputs, cfg_, row);
+  }
+  if (stem) note_db_outcome({});
   if (!stem) {
     // The row stays downloading: the next start's recovery downloads it again.
     log_job(log::level::error, "output_name_unavailable", row, {{"error", stem.error().message()}});
@@ -258,7 +265,8 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
       out.cost = row.cost;
       metrics_.bump(metrics_.downloads, "ok");
       metrics_.download_bytes += f->video_bytes;
-      if (is_true(dispatch_.record_succeeded(row.id, out))) {
+      disk_.on_write_ok();
+      if (is_true(co_await persist([&] { return dispatch_.record_succeeded(row.id, out); }))) {
         const millis submitted = row.submitted_at.value_or(started);
         metrics_.job_duration.observe(static_cast<double>(t - submitted) / 1000.0);
         log_job(log::level::info, "job_succeeded", row,
@@ -276,10 +284,20 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
     }
     auto& v = std::get<provider::verdict>(got);
     if (v.error_code == "cancelled" || stopping_) break;  // stays downloading: redone at next start
+    if (v.hint == provider::retry_hint::local_disk) {
+      // This host's disk, not the job: it stays downloading with its attempt, and waits
+      // with the other paused downloads for space (check_disk resumes them).
+      const std::int64_t id = row.id;
+      pause_downloads_for_disk(std::move(row), v);
+      --downloads_running_;
+      busy_jobs_.erase(id);
+      wake();
+      co_return;
+    }
     metrics_.bump(metrics_.provider_errors, v.error_code);
     if (v.what == action::retry && v.hint == provider::retry_hint::refresh_urls) {
       metrics_.bump(metrics_.downloads, "expired");
-      if (is_true(dispatch_.record_urls_expired(row.id))) {
+      if (is_true(co_await persist([&] { return dispatch_.record_urls_expired(row.id); }))) {
         urls_refreshed_.insert(row.id);
         next_poll_ = t;
         log_job(log::level::info, "urls_expired", row, {{"code", v.error_code}, {"message", v.message}});
@@ -289,7 +307,8 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
     if (v.what != action::retry || attempt >= cfg_.retry.max_attempts) {
       metrics_.bump(metrics_.downloads, "failed");
       urls_refreshed_.erase(row.id);
-      if (is_true(dispatch_.record_failed(row.id, job_state::downloading, v.error_code, v.message))) {
+      if (is_true(co_await persist(
+              [&] { return dispatch_.record_failed(row.id, job_state::downloading, v.error_code, v.message); }))) {
         log_job(log::level::warn, "job_failed", row,
                 {{"from", "downloading"}, {"to", "failed"}, {"code", v.error_code}, {"message", v.message}});
         write_manifest_if_finished(db_, cfg_, row.batch);
@@ -300,11 +319,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
     const millis at = engine::retry_at(v, attempt, cfg_.retry, t, random01());
     log_job(log::level::info, "download_retry", row,
             {{"code", v.error_code}, {"message", v.message}, {"retry_in_ms", at - t}});
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(std::chrono::milliseconds(at - t));
-    boost::system::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) break;
+    if (!co_await sleep_for(at - t)) break;
   }
   --downloads_running_;
   busy_jobs_.erase(row.id);
