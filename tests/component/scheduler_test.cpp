@@ -164,7 +164,9 @@ class Scheduler : public ::testing::Test {
                                                 std::move(cfg), std::move(clients), opt);
     asio::co_spawn(ioc, sched->run(), [this](std::exception_ptr e, result<void> r) {
       EXPECT_FALSE(e);
-      if (expect_clean_exit) EXPECT_TRUE(r);
+      if (expect_clean_exit) {
+        EXPECT_TRUE(r);
+      }
       run_result = r;
       finished = true;
     });
@@ -468,7 +470,7 @@ TEST_F(Scheduler, AFullDiskPausesDownloadsKeepsAttemptsAndResumesWhenSpaceReturn
   fetcher.disk_full = true;
   free_space = 0;
   start(cfg);
-  drive(1'000, 120'000);  // two minutes of provider time: every task finished remotely
+  drive(1'000, 600'000);  // ten minutes of provider time: every task finished remotely
   ASSERT_FALSE(finished) << "paused downloads are not idle: they resume by themselves";
   EXPECT_EQ(count("state = 'downloading'"), 6);
   EXPECT_EQ(count("state = 'failed'"), 0);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 namespace vidq::store {
 namespace {
@@ -27,6 +28,9 @@ TEST(DbIdentity, DeletedWalIsNoticedAndRescuable) {
   write_file(d.file("q.db"), "db");
   write_file(d.file("q.db-wal"), "wal");
   const auto id = db_identity::record(d.file("q.db"));
+  // Held open, as SQLite holds it: the deleted file keeps its inode, so a new file at the
+  // path cannot reuse the number.
+  std::ifstream held(d.file("q.db-wal"));
   std::filesystem::remove(d.file("q.db-wal"));
   const auto p = id.check();
   ASSERT_TRUE(p);
