@@ -126,36 +126,33 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
   const int polls_done = static_cast<int>(row.polls) + 1;
   if (!std::holds_alternative<provider::verdict>(reply)) note_healthy_reply(row.account);
 
-  // The writes wait in this task while another connection holds the lock (persist).
-  // By value: the strings live in the lambda coroutine's frame across its awaits.
-  auto fail = [&](std::string code, std::string message, std::string outcome) -> asio::awaitable<void> {
-    metrics_.bump(metrics_.polls, outcome);
-    if (is_true(co_await persist([&] { return dispatch_.record_failed(row.id, job_state::processing, code, message); }))) {
-      log_job(log::level::info, "job_failed", row,
-              {{"from", "processing"}, {"to", "failed"}, {"code", code}, {"message", message}, {"polls", polls_done}});
-      release(row.account, row.model);
-      write_manifest_if_finished(db_, cfg_, row.batch);
-    }
+  // What this poll decided, written below in one place: the write may wait in this task
+  // while another connection holds the lock (persist), and plain lambdas that only record
+  // the decision keep coroutine lambdas (and GCC 12's temporaries in co_await) out of it.
+  std::optional<std::pair<std::string, std::string>> failure;  // error code, message
+  std::optional<millis> reschedule_at;
+  std::string outcome;
+  auto fail = [&](std::string_view code, std::string_view message, std::string_view what) {
+    failure.emplace(std::string(code), std::string(message));
+    outcome = what;
   };
-  auto deadline_fail = [&]() -> asio::awaitable<void> {
-    co_await fail("poll_deadline",
+  auto deadline_fail = [&] {
+    fail("poll_deadline",
          "the provider did not finish task " + task_id + " within " +
              std::to_string(engine::poll_deadline(expected, cfg_.polling) / 1000) +
              " s; it may still finish remotely (check the console)",
          "deadline");
   };
-  auto reschedule = [&](millis at, std::string outcome) -> asio::awaitable<void> {
-    metrics_.bump(metrics_.polls, outcome);
-    if (is_true(co_await persist([&] { return dispatch_.record_polled(row.id, at); }))) {
-      next_poll_ = next_poll_ ? std::min(*next_poll_, at) : at;
-    }
+  auto reschedule = [&](millis at, std::string_view what) {
+    reschedule_at = at;
+    outcome = what;
   };
 
   if (std::holds_alternative<provider::task_running>(reply)) {
     if (engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
-      co_await deadline_fail();
+      deadline_fail();
     } else {
-      co_await reschedule(engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01(), shape_for(row)),
+      reschedule(engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01(), shape_for(row)),
                  "running");
     }
   } else if (auto* done = std::get_if<provider::task_succeeded>(&reply)) {
@@ -174,17 +171,17 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     }
   } else if (auto* failed = std::get_if<provider::task_failed>(&reply)) {
     metrics_.bump(metrics_.provider_errors, failed->error_code);
-    co_await fail(failed->error_code, failed->message.empty() ? "the provider reported FAIL" : failed->message, "failed");
+    fail(failed->error_code, failed->message.empty() ? "the provider reported FAIL" : failed->message, "failed");
   } else {
     auto& v = std::get<provider::verdict>(reply);
     if (v.error_code != "cancelled") metrics_.bump(metrics_.provider_errors, v.error_code);
     switch (v.what) {
       case action::fail_job:
-        co_await fail(v.error_code, v.message, "failed");
+        fail(v.error_code, v.message, "failed");
         break;
       case action::pause_account:
         pause_from_provider(row.account, v);
-        co_await reschedule(std::max(v.not_before.value_or(t), t + 60'000), "paused");
+        reschedule(std::max(v.not_before.value_or(t), t + 60'000), "paused");
         break;
       case action::retry:
       case action::ambiguous: {
@@ -193,17 +190,34 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
                                   v.fault == provider::account_fault::unreachable ||
                                   v.fault == provider::account_fault::endpoint_missing;
         if (!account_down && engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
-          co_await deadline_fail();
+          deadline_fail();
         } else {
           const millis backoff = engine::retry_at(v, std::min(polls_done, 6), cfg_.retry, t, random01());
           const millis scheduled = engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01());
-          co_await reschedule(std::max(backoff, std::min(scheduled, t + cfg_.retry.base_delay)), "retry");
+          reschedule(std::max(backoff, std::min(scheduled, t + cfg_.retry.base_delay)), "retry");
           if (v.error_code != "cancelled") {
             log_job(log::level::info, "poll_retry", row, {{"code", v.error_code}, {"message", v.message}});
           }
         }
         break;
       }
+    }
+  }
+  if (failure) {
+    metrics_.bump(metrics_.polls, outcome);
+    const std::string& code = failure->first;
+    const std::string& message = failure->second;
+    if (is_true(co_await persist([&] { return dispatch_.record_failed(row.id, job_state::processing, code, message); }))) {
+      log_job(log::level::info, "job_failed", row,
+              {{"from", "processing"}, {"to", "failed"}, {"code", code}, {"message", message}, {"polls", polls_done}});
+      release(row.account, row.model);
+      write_manifest_if_finished(db_, cfg_, row.batch);
+    }
+  } else if (reschedule_at) {
+    metrics_.bump(metrics_.polls, outcome);
+    const millis at = *reschedule_at;
+    if (is_true(co_await persist([&] { return dispatch_.record_polled(row.id, at); }))) {
+      next_poll_ = next_poll_ ? std::min(*next_poll_, at) : at;
     }
   }
   busy_jobs_.erase(row.id);
