@@ -8,7 +8,6 @@
 #include "vidq/engine/backoff.hpp"
 #include "vidq/ops/log.hpp"
 
-
 namespace vidq::daemon {
 
 namespace asio = boost::asio;
