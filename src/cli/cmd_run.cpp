@@ -36,6 +36,10 @@ namespace {
 
 namespace asio = boost::asio;
 
+// The daemon connection's busy timeout: a few ticks' worth of nothing, far below any
+// health-check deadline; past it a write is retried (scheduler::persist).
+constexpr int daemon_busy_timeout_ms = 25;
+
 struct run_options {
   bool exit_when_idle = false;
   std::uint64_t seed = 0;
@@ -95,6 +99,11 @@ int run_daemon(context& ctx, const run_options& opt) {
     report_error("run", why);
     return exit_usage;
   }
+
+  // From here on the connection serves the event loop: a lock held by another connection
+  // (an operator's sqlite3) costs at most this per attempt, and SQLITE_BUSY means "try
+  // again shortly" (docs/DAEMON.md "A locked database"). Migrations above waited longer.
+  s->db.set_busy_timeout(daemon_busy_timeout_ms);
 
   asio::io_context ioc(1);
   auto http = net::https_client::create(ioc.get_executor(), provider::provider_client_options(s->config));
@@ -201,6 +210,8 @@ int run_daemon(context& ctx, const run_options& opt) {
         log::error("daemon_crashed", {{"what", x.what()}});
       }
       code = exit_failure;
+    } else if (!r && r.error() == errc::database_lost) {
+      code = exit_db_lost;  // systemd restarts us on the file at the path (docs/OPERATIONS.md)
     } else if (!r) {
       log::error("daemon_failed", {{"error", r.error().message()}});
       code = exit_failure;

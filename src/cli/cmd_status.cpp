@@ -2,6 +2,8 @@
 #include "format.hpp"
 #include "session.hpp"
 #include "vidq/engine/admission.hpp"
+#include "vidq/engine/disk_pressure.hpp"
+#include "vidq/output/free_space.hpp"
 #include "vidq/ops/status_watch.hpp"
 #include "vidq/status/queries.hpp"
 #include "vidq/store/account_store.hpp"
@@ -66,6 +68,12 @@ void print_blocks(session& s, const std::vector<store::batch_summary>& batches) 
       note("account " + p.account + " paused by " + std::string(to_string(p.by)) + ": " + p.reason +
            (p.until ? " (until " + format_time(*p.until) + " UTC)" : " (until resumed)"));
     }
+  }
+  // Free space as the daemon judges it (engine/disk_pressure.hpp): below the floor its
+  // submits wait, and a full disk pauses its downloads until space returns.
+  if (const auto free = output::free_bytes(s.config.output_dir)) {
+    const std::uint64_t floor = static_cast<std::uint64_t>(s.config.output_min_free_mb) << 20;
+    if (auto low = engine::low_space_block(*free, floor)) note("disk: " + *low);
   }
   const auto& budget = s.config.budget;
   if (!budget.daily_limit && !budget.batch_limit) return;

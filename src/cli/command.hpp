@@ -11,7 +11,16 @@ namespace vidq::cli {
 // 3: `import` inserted the valid lines but reported invalid ones (cmd_import.cpp).
 // 4: `run --exit-when-idle` stopped with queued work that cannot move without an operator.
 // 5: `vidq retry` left jobs alone whose provider task succeeded (their result is paid for).
-enum exit_code : int { exit_ok = 0, exit_failure = 1, exit_usage = 2, exit_stranded = 4, exit_paid_result = 5 };
+// 6: `run` stopped because its database file or WAL was deleted or replaced under it
+//    (systemd's Restart=on-failure starts it again on the real file).
+enum exit_code : int {
+  exit_ok = 0,
+  exit_failure = 1,
+  exit_usage = 2,
+  exit_stranded = 4,
+  exit_paid_result = 5,
+  exit_db_lost = 6,
+};
 
 struct context {
   std::string config_path;  // --config, else $VIDQ_CONFIG, else empty (built-in defaults)

@@ -20,6 +20,7 @@ class category final : public boost::system::error_category {
       case errc::protocol_error: return "protocol error";
       case errc::timeout: return "timed out";
       case errc::already_running: return "another vidq daemon is using this database";
+      case errc::database_lost: return "the database file or its WAL was deleted or replaced while open";
     }
     return "unknown vidq error";
   }

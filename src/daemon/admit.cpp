@@ -17,6 +17,9 @@ namespace vidq::daemon {
 
 void scheduler::admit() {
   const millis t = now();
+  // Another connection holds the write lock: claims wait for the next try (the queue stays
+  // dirty), and the loop does not spend a busy timeout per lane meanwhile.
+  if (!db_may_write()) return;
   queue_dirty_ = false;
   next_rescan_ = t + opt_.rescan;
   last_admit_ = t;
@@ -32,6 +35,11 @@ void scheduler::admit() {
   // costs nothing and heals any drift (a row cancelled by an operator mid-task).
   if (auto counts = dispatch_.inflight_counts()) admission_.seed(*counts);
 
+  // Results would not fit: jobs stay queued until space returns (check_disk re-dirties).
+  if (disk_.admission_paused()) {
+    ops::notify_status("submits held: " + disk_.view().reason);
+    return;
+  }
   auto groups = dispatch_.queued_groups();
   if (!groups) {
     log::error("queue_unreadable", {{"error", groups.error().message()}});
@@ -60,8 +68,16 @@ void scheduler::admit() {
                      " queued groups" + (budget_block_ ? "; " + *budget_block_ : std::string()));
 }
 
+void scheduler::claim_refused(const error_code& ec, const std::string& account, const std::string& model) {
+  // Busy: nothing happened, the next pass claims (queue_dirty_ keeps it coming).
+  queue_dirty_ = true;
+  if (note_db_outcome(ec)) return;
+  log::error("claim_failed", {{"account", account}, {"model", model}, {"error", ec.message()}});
+}
+
 void scheduler::admit_lane(const std::string& account, const std::string& model,
                            std::vector<store::queue_group> groups) {
+  if (db_lock_.locked()) return;  // a claim of this pass met the lock
   if (!clients_.contains(account)) {
     for (const auto& g : groups) {
       fail_unclaimable(g, "unknown_account",
@@ -84,7 +100,7 @@ void scheduler::admit_lane(const std::string& account, const std::string& model,
       }
       auto rows = dispatch_.claim(share.group, wanted);
       if (!rows) {
-        log::error("claim_failed", {{"account", account}, {"model", model}, {"error", rows.error().message()}});
+        claim_refused(rows.error(), account, model);
         return;
       }
       // Fewer rows than asked: the group has nothing more runnable now (backoff).
@@ -107,6 +123,7 @@ std::vector<const ops::account_config*> scheduler::pool_accounts(std::string_vie
 }
 
 void scheduler::admit_pool(const std::string& model, std::vector<store::queue_group> groups) {
+  if (db_lock_.locked()) return;  // a claim of this pass met the lock
   const auto accounts = pool_accounts(model);
   if (accounts.empty()) {
     // An unknown model fails with the validation's words; a known one that no account
@@ -139,8 +156,7 @@ void scheduler::admit_pool(const std::string& model, std::vector<store::queue_gr
         if (spread[i] == 0) continue;
         auto rows = dispatch_.claim(share.group, spread[i], candidates[i].account);
         if (!rows) {
-          log::error("claim_failed", {{"account", candidates[i].account}, {"model", model},
-                                      {"error", rows.error().message()}});
+          claim_refused(rows.error(), candidates[i].account, model);
           return;
         }
         const int n = static_cast<int>(rows->size());
@@ -176,7 +192,11 @@ void scheduler::fail_unclaimable(const store::queue_group& group, std::string_vi
   // Bounded per pass so a million bad rows cannot stall the loop; the next pass continues.
   for (int round = 0; round < 10; ++round) {
     auto rows = dispatch_.claim(group, 100);
-    if (!rows || rows->empty()) return;
+    if (!rows) {
+      claim_refused(rows.error(), group.account, group.model);
+      return;
+    }
+    if (rows->empty()) return;
     for (const auto& row : *rows) {
       // What is wrong with the job itself is said first: an unknown model is the model's
       // fault before it is the routing's (issue 10).
@@ -184,8 +204,13 @@ void scheduler::fail_unclaimable(const store::queue_group& group, std::string_vi
       const bool valid = spec_from_row(row, problem).has_value();
       const std::string_view why_code = valid ? code : std::string_view(problem.error_code);
       const std::string_view why = valid ? message : std::string_view(problem.message);
-      if (is_true(dispatch_.record_failed(row.id, job_state::submitting, why_code, why))) {
+      auto failed = dispatch_.record_failed(row.id, job_state::submitting, why_code, why);
+      if (is_true(failed)) {
         log_job(log::level::warn, "job_failed", row, {{"code", why_code}, {"message", why}});
+      } else if (!failed && note_db_outcome(failed.error())) {
+        // Claimed but not failed: a task finishes it once the lock is gone.
+        busy_jobs_.insert(row.id);
+        spawn(task_slot::kind::submit, fail_submitting(row, std::string(why_code), std::string(why), false));
       }
     }
     if (rows->size() < 100) return;

@@ -3,6 +3,7 @@
 // outside the cap, so a queued job never waits for a file transfer.
 #include "vidq/daemon/job_log.hpp"
 #include "vidq/daemon/scheduler.hpp"
+#include "vidq/daemon/task_sleep.hpp"
 #include "vidq/engine/backoff.hpp"
 #include "vidq/engine/output_name.hpp"
 #include "vidq/engine/paid_result.hpp"
@@ -10,10 +11,6 @@
 #include "vidq/output/manifest.hpp"
 #include "vidq/store/output_store.hpp"
 
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/parse.hpp>
 
 #include <chrono>
@@ -135,14 +132,15 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
   const int polls_done = static_cast<int>(row.polls) + 1;
   if (!std::holds_alternative<provider::verdict>(reply)) note_healthy_reply(row.account);
 
-  auto fail = [&](std::string_view code, std::string_view message, std::string_view outcome) {
-    metrics_.bump(metrics_.polls, outcome);
-    if (is_true(dispatch_.record_failed(row.id, job_state::processing, code, message))) {
-      log_job(log::level::info, "job_failed", row,
-              {{"from", "processing"}, {"to", "failed"}, {"code", code}, {"message", message}, {"polls", polls_done}});
-      release(row.account, row.model);
-      write_manifest_if_finished(db_, cfg_, row.batch);
-    }
+  // What this poll decided, written below in one place: the write may wait in this task
+  // while another connection holds the lock (persist), and plain lambdas that only record
+  // the decision keep coroutine lambdas (and GCC 12's temporaries in co_await) out of it.
+  std::optional<std::pair<std::string, std::string>> failure;  // error code, message
+  std::optional<millis> reschedule_at;
+  std::string outcome;
+  auto fail = [&](std::string_view code, std::string_view message, std::string_view what) {
+    failure.emplace(std::string(code), std::string(message));
+    outcome = what;
   };
   auto deadline_fail = [&] {
     fail("poll_deadline",
@@ -151,11 +149,9 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
              " s; it may still finish remotely (check the console)",
          "deadline");
   };
-  auto reschedule = [&](millis at, std::string_view outcome) {
-    metrics_.bump(metrics_.polls, outcome);
-    if (is_true(dispatch_.record_polled(row.id, at))) {
-      next_poll_ = next_poll_ ? std::min(*next_poll_, at) : at;
-    }
+  auto reschedule = [&](millis at, std::string_view what) {
+    reschedule_at = at;
+    outcome = what;
   };
 
   if (std::holds_alternative<provider::task_running>(reply)) {
@@ -167,7 +163,8 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     }
   } else if (auto* done = std::get_if<provider::task_succeeded>(&reply)) {
     metrics_.bump(metrics_.polls, "succeeded");
-    if (is_true(dispatch_.record_remote_success(row.id, done->video_url, done->cover_url))) {
+    if (is_true(co_await persist(
+            [&] { return dispatch_.record_remote_success(row.id, done->video_url, done->cover_url); }))) {
       release(row.account, row.model);
       if (repoll) urls_refreshed_.insert(row.id);  // a 403/404 on these is final
       log_job(log::level::info, "job_finished_remotely", row,
@@ -221,6 +218,23 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
       }
     }
   }
+  if (failure) {
+    metrics_.bump(metrics_.polls, outcome);
+    const std::string& code = failure->first;
+    const std::string& message = failure->second;
+    if (is_true(co_await persist([&] { return dispatch_.record_failed(row.id, job_state::processing, code, message); }))) {
+      log_job(log::level::info, "job_failed", row,
+              {{"from", "processing"}, {"to", "failed"}, {"code", code}, {"message", message}, {"polls", polls_done}});
+      release(row.account, row.model);
+      write_manifest_if_finished(db_, cfg_, row.batch);
+    }
+  } else if (reschedule_at) {
+    metrics_.bump(metrics_.polls, outcome);
+    const millis at = *reschedule_at;
+    if (is_true(co_await persist([&] { return dispatch_.record_polled(row.id, at); }))) {
+      next_poll_ = next_poll_ ? std::min(*next_poll_, at) : at;
+    }
+  }
   busy_jobs_.erase(row.id);
   wake();
 }
@@ -237,6 +251,7 @@ void scheduler::observe_duration(const store::job_row& row, millis submitted, mi
 }
 
 void scheduler::start_downloads() {
+  if (disk_.downloads_paused()) return;  // they would only fail again; check_disk resumes
   while (downloads_running_ < opt_.max_downloads && !download_queue_.empty()) {
     auto row = std::move(download_queue_.front());
     download_queue_.pop_front();
@@ -252,6 +267,12 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
   req.urls_refreshed = urls_refreshed_.contains(row.id);
   store::output_store outputs(db_);
   auto stem = claim_output_stem(outputs, cfg_, row);
+  while (!stem && note_db_outcome(stem.error())) {
+    // The name is reserved on the row before a byte is fetched: wait for the lock here.
+    if (!co_await sleep_for(std::max<millis>(1, db_lock_.next_try() - now()))) break;
+    if (db_may_write()) stem = claim_output_stem(outputs, cfg_, row);
+  }
+  if (stem) note_db_outcome({});
   if (!stem) {
     // The row stays downloading: the next start's recovery downloads it again.
     log_job(log::level::error, "output_name_unavailable", row, {{"error", stem.error().message()}});
@@ -273,7 +294,8 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
       out.cost = row.cost;
       metrics_.bump(metrics_.downloads, "ok");
       metrics_.download_bytes += f->video_bytes;
-      if (is_true(dispatch_.record_succeeded(row.id, out))) {
+      disk_.on_write_ok();
+      if (is_true(co_await persist([&] { return dispatch_.record_succeeded(row.id, out); }))) {
         const millis submitted = row.submitted_at.value_or(started);
         metrics_.job_duration.observe(static_cast<double>(t - submitted) / 1000.0);
         log_job(log::level::info, "job_succeeded", row,
@@ -291,10 +313,20 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
     }
     auto& v = std::get<provider::verdict>(got);
     if (v.error_code == "cancelled" || stopping_) break;  // stays downloading: redone at next start
+    if (v.hint == provider::retry_hint::local_disk) {
+      // This host's disk, not the job: it stays downloading with its attempt, and waits
+      // with the other paused downloads for space (check_disk resumes them).
+      const std::int64_t id = row.id;
+      pause_downloads_for_disk(std::move(row), v);
+      --downloads_running_;
+      busy_jobs_.erase(id);
+      wake();
+      co_return;
+    }
     metrics_.bump(metrics_.provider_errors, v.error_code);
     if (v.what == action::retry && v.hint == provider::retry_hint::refresh_urls) {
       metrics_.bump(metrics_.downloads, "expired");
-      if (is_true(dispatch_.record_urls_expired(row.id))) {
+      if (is_true(co_await persist([&] { return dispatch_.record_urls_expired(row.id); }))) {
         urls_refreshed_.insert(row.id);
         next_poll_ = t;
         log_job(log::level::info, "urls_expired", row, {{"code", v.error_code}, {"message", v.message}});
@@ -309,7 +341,8 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
       }
       metrics_.bump(metrics_.downloads, "failed");
       urls_refreshed_.erase(row.id);
-      if (is_true(dispatch_.record_failed(row.id, job_state::downloading, v.error_code, v.message))) {
+      if (is_true(co_await persist(
+              [&] { return dispatch_.record_failed(row.id, job_state::downloading, v.error_code, v.message); }))) {
         log_job(log::level::warn, "job_failed", row,
                 {{"from", "downloading"}, {"to", "failed"}, {"code", v.error_code}, {"message", v.message}});
         write_manifest_if_finished(db_, cfg_, row.batch);
@@ -320,11 +353,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
     const millis at = engine::retry_at(v, attempt, cfg_.retry, t, random01());
     log_job(log::level::info, "download_retry", row,
             {{"code", v.error_code}, {"message", v.message}, {"retry_in_ms", at - t}});
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(std::chrono::milliseconds(at - t));
-    boost::system::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) break;
+    if (!co_await sleep_for(at - t)) break;
   }
   --downloads_running_;
   busy_jobs_.erase(row.id);
@@ -351,7 +380,7 @@ asio::awaitable<void> scheduler::refetch_after_failed_download(const store::job_
                               "); polling task " + row.task_id.value_or("?") + " again for fresh URLs (re-download " +
                               std::to_string(round) + " of " + std::to_string(cfg_.retry.max_refetches) + ")";
   metrics_.bump(metrics_.downloads, "refetch");
-  if (is_true(dispatch_.record_refetch(row.id, v.error_code, message))) {
+  if (is_true(co_await persist([&] { return dispatch_.record_refetch(row.id, v.error_code, message); }))) {
     urls_refreshed_.erase(row.id);
     next_poll_ = now();
     log_job(log::level::info, "download_refetch", row, {{"code", v.error_code}, {"refetch", round}});

@@ -7,6 +7,7 @@
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/sd_notify.hpp"
 #include "vidq/store/charge_store.hpp"
+#include "vidq/store/db_identity.hpp"
 #include "vidq/store/housekeeping.hpp"
 #include "vidq/store/sqlite.hpp"
 
@@ -27,6 +28,7 @@ namespace asio = boost::asio;
 
 namespace {
 millis scaled(millis ms, double scale) { return std::max<millis>(1, static_cast<millis>(static_cast<double>(ms) * scale)); }
+std::uint64_t mib_to_bytes(std::int64_t mib) { return static_cast<std::uint64_t>(std::max<std::int64_t>(mib, 0)) << 20; }
 }  // namespace
 
 scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config cfg, client_map clients,
@@ -46,7 +48,11 @@ scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config 
                                      .quiet_period = scaled(60'000, cfg_.polling.duration_scale),
                                      .decrease_holdoff = scaled(5'000, cfg_.polling.duration_scale)}),
       rng_(options.seed != 0 ? options.seed : std::random_device{}()),
-      wake_timer_(ex) {}
+      wake_timer_(ex) {
+  disk_.set_min_free(mib_to_bytes(cfg_.output_min_free_mb));
+  db_lock_ = engine::db_lock_watch(opt_.db_retry);
+  if (!opt_.free_space) opt_.free_space = output::free_bytes;
+}
 
 scheduler::~scheduler() = default;
 
@@ -64,6 +70,10 @@ asio::awaitable<result<void>> scheduler::run() {
     co_await sleep_until(next_wake());
   }
   co_await drain();
+  if (db_lost_) {
+    rescue_lost_wal();
+    co_return result<void>{boost::system::in_place_error, make_error_code(errc::database_lost)};
+  }
   co_return result<void>{};
 }
 
@@ -71,6 +81,8 @@ asio::awaitable<result<void>> scheduler::run() {
 
 result<void> scheduler::start_up() {
   started_at_ = now();
+  // The connection is open and has read (WAL mode): the -wal file exists now.
+  identity_ = store::db_identity::record(db_.path());
   sync_accounts();
   check_data_version();
   sync_pauses();
@@ -99,28 +111,74 @@ result<void> scheduler::start_up() {
       spawn(task_slot::kind::submit, submit_task(std::move(row)));
       continue;
     }
-    const std::string message =
+    std::string message =
         "vidq stopped while submitting request_id " + row.request_id.value_or("?") +
         "; the provider may have created (and billed) a task. Check the provider console for that "
         "request_id, then `vidq retry " + std::to_string(row.id) + "` to submit again if it has none.";
-    // The POST may have created (and billed) a task: the ledger counts the attempt.
-    auto done = dispatch_.record_failed_charged(row, store::charge_origin::ambiguous, "submit_ambiguous", message,
-                                                engine::price_of(row.model, cfg_.budget));
-    if (done && *done) {
-      release(row.account, row.model);
-      log_job(log::level::warn, "job_failed", row, {{"code", "submit_ambiguous"}, {"message", message}});
-    }
+    // The POST may have created (and billed) a task: the task records the failure with its
+    // charge. It runs after the spend is read below, so its price is reserved there.
+    resumed_price += engine::price_of(row.model, cfg_.budget);
+    busy_jobs_.insert(row.id);
+    spawn(task_slot::kind::submit, fail_submitting(std::move(row), "submit_ambiguous", std::move(message), true,
+                                                   store::charge_origin::ambiguous));
   }
   if (ambiguous + downloads > 0) {
     log::info("recovery", {{"ambiguous_submits", ambiguous}, {"downloads_restarted", downloads}});
   }
-  // Today's spend is the ledger's (every task charged since 00:00 UTC, retries and the
-  // ambiguous submits just recorded included) plus the resumed submits, reserved.
+  // Today's spend is the ledger's (every task charged since 00:00 UTC, retries included)
+  // plus what the tasks just spawned will charge: resumed submits and ambiguous ones.
   spend_day_ = engine::utc_day_start(now());
   auto spent = store::charge_store(db_).spent_since(spend_day_);
   if (!spent) return spent.error();
   spend_today_ = *spent + resumed_price;
   return {};
+}
+
+asio::awaitable<void> scheduler::fail_submitting(store::job_row row, std::string code, std::string message,
+                                                 bool holds_slot, std::optional<store::charge_origin> charged) {
+  auto done = co_await persist([&] {
+    return charged ? dispatch_.record_failed_charged(row, *charged, code, message,
+                                                     engine::price_of(row.model, cfg_.budget))
+                   : dispatch_.record_failed(row.id, job_state::submitting, code, message);
+  });
+  if (is_true(done)) log_job(log::level::warn, "job_failed", row, {{"code", code}, {"message", message}});
+  // Written or not (cancelled by a shutdown: the next start sees the row again), no task
+  // of this process holds the row or its slot any more.
+  if (holds_slot) release(row.account, row.model);
+  busy_jobs_.erase(row.id);
+}
+
+bool scheduler::database_lost() {
+  if (db_lost_) return true;
+  auto problem = identity_.check();
+  if (!problem) return false;
+  db_lost_ = std::move(problem);
+  log::error("database_lost", {{"detail", *db_lost_},
+                               {"action", "no more submits; stopping now and exiting 6 so that systemd restarts "
+                                          "vidq on the file at the path"}});
+  ops::notify_status("database lost: " + *db_lost_);
+  request_stop();
+  return true;
+}
+
+void scheduler::rescue_lost_wal() {
+  // Only this connection can still read what the deleted WAL holds (tasks created, task
+  // ids): a checkpoint copies it into the database file, which is still at its path. A
+  // replaced database file gets nothing: writing into it would mix two databases.
+  if (!identity_.only_wal_lost()) {
+    log::error("database_lost_not_rescued",
+               {{"detail", "the database file itself was deleted or replaced; commits since then are lost"}});
+    return;
+  }
+  db_.set_busy_timeout(5'000);  // the loop serves nothing any more: waiting is fine now
+  auto c = store::checkpoint(db_, store::checkpoint_mode::truncate);
+  if (!c || c->busy) {
+    log::error("database_lost_not_rescued", {{"error", c ? std::string("busy") : c.error().message()}});
+    return;
+  }
+  log::warn("database_lost_rescued",
+            {{"wal_frames", c->wal_frames}, {"checkpointed_frames", c->checkpointed_frames},
+             {"detail", "the deleted WAL was copied into the database file; a restart reads it"}});
 }
 
 void scheduler::sync_accounts() {
@@ -165,6 +223,7 @@ void scheduler::tick() {
   const millis t = now();
   last_tick_ = t;
   ++metrics_.loop_ticks;
+  if (database_lost()) return;  // nothing more goes into a deleted file
   keep_watchdog_happy();
   if (t >= next_housekeeping_) housekeeping();
   if (check_data_version()) {
@@ -178,6 +237,7 @@ void scheduler::tick() {
   }
   if (auto change = admission_.next_change(last_admit_); change && t >= *change) queue_dirty_ = true;
   if (stopping_) return;
+  if (t >= disk_.next_check()) check_disk();
   if (queue_dirty_) admit();
   start_probes();
   start_polls();
@@ -231,7 +291,16 @@ void scheduler::housekeeping() {
   // PASSIVE never waits for readers: an operator's long sqlite3 session only delays it.
   if (auto c = store::checkpoint(db_); !c) log::warn("checkpoint_failed", {{"error", c.error().message()}});
   if (!cfg_.retention.finished_jobs && !cfg_.retention.events) return;
+  if (!db_may_write()) {
+    next_housekeeping_ = t + 1'000;
+    return;
+  }
   auto r = store::apply_retention(db_, cfg_.retention, t);
+  if (!r && note_db_outcome(r.error())) {
+    next_housekeeping_ = t + 1'000;
+    return;
+  }
+  if (r) note_db_outcome({});
   if (!r) {
     log::warn("retention_failed", {{"error", r.error().message()}});
     return;
@@ -258,6 +327,8 @@ millis scheduler::next_wake() const {
   consider(poll_wait_);
   consider(next_poll_);
   consider(breakers_.next_probe());
+  consider(disk_.next_check());
+  if (queue_dirty_ && db_lock_.locked()) consider(db_lock_.next_try());
   return when;
 }
 
@@ -279,7 +350,7 @@ void scheduler::wake() {
 }
 
 bool scheduler::idle_now() {
-  if (!tasks_.empty() || !download_queue_.empty()) return false;
+  if (!tasks_.empty() || !download_queue_.empty() || !disk_waiting_.empty()) return false;
   auto counts = dispatch_.inflight_counts();
   if (!counts || !counts->empty()) return false;
   auto transient = dispatch_.transient_rows();
@@ -351,6 +422,8 @@ asio::awaitable<void> scheduler::drain() {
   // Polls and downloads are safe to cut: their rows stay processing/downloading and the
   // next start resumes them. Submits get the grace: cutting one after its write makes it
   // ambiguous, which is an operator's problem.
+  // Also with a lost WAL: a submit already sent records its task id into the deleted WAL,
+  // which rescue_lost_wal() copies into the database file after the drain.
   for (auto& [key, t] : tasks_) {
     if (t->what != task_slot::kind::submit) t->signal.emit(asio::cancellation_type::terminal);
   }
@@ -423,6 +496,9 @@ runtime_view scheduler::runtime() const {
   v.last_tick = last_tick_;
   v.draining = stopping_;
   v.budget_block = budget_block_;
+  v.disk = disk_.view();
+  v.db_locked_since = db_lock_.locked_since();
+  v.db_lost = db_lost_;
   for (const auto& [account, model] : admission_.lanes()) {
     v.lanes.push_back({account, model, admission_.in_flight(account, model), admission_.effective_cap(account, model, t),
                        admission_.configured_cap(account)});
@@ -458,6 +534,7 @@ void scheduler::reload(ops::config cfg, client_map clients) {
   for (auto& [name, c] : clients_) retired_clients_.push_back(std::move(c));
   clients_ = std::move(clients);
   cfg_ = std::move(cfg);
+  disk_.set_min_free(mib_to_bytes(cfg_.output_min_free_mb));
   sync_accounts();
   sync_pauses();
   batch_spend_.clear();

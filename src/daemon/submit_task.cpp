@@ -4,32 +4,14 @@
 #include "vidq/daemon/job_log.hpp"
 #include "vidq/daemon/row_spec.hpp"
 #include "vidq/daemon/scheduler.hpp"
+#include "vidq/daemon/task_sleep.hpp"
 #include "vidq/engine/backoff.hpp"
 #include "vidq/ops/log.hpp"
-
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
-#include <chrono>
 
 namespace vidq::daemon {
 
 namespace asio = boost::asio;
 using provider::action;
-
-namespace {
-
-asio::awaitable<bool> sleep_for(millis delay) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(std::chrono::milliseconds(std::max<millis>(delay, 0)));
-  boost::system::error_code ec;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  co_return !ec;  // false: cancelled (shutdown)
-}
-
-}  // namespace
 
 asio::awaitable<void> scheduler::submit_task(store::job_row row) {
   const millis claimed_at = now();
@@ -37,20 +19,18 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
   auto spec = spec_from_row(row, problem);
   if (!spec) {
     // A row from raw SQL that import would have refused: it fails alone, nothing is sent.
-    if (is_true(dispatch_.record_failed(row.id, job_state::submitting, problem.error_code, problem.message))) {
-      log_job(log::level::warn, "job_failed", row, {{"code", problem.error_code}, {"message", problem.message}});
-    }
     metrics_.bump(metrics_.submits, "failed");
     refund(row);
-    release(row.account, row.model);
-    busy_jobs_.erase(row.id);
+    co_await fail_submitting(std::move(row), problem.error_code, problem.message, true);
     co_return;
   }
   auto client_it = clients_.find(row.account);
   if (client_it == clients_.end()) {
     // The account vanished in a reload between claim and now: back to the queue, unharmed.
-    (void)dispatch_.record_requeued(row.id, *row.request_id, now(), "unknown_account", "account removed from config",
-                                    true);
+    (void)co_await persist([&] {
+      return dispatch_.record_requeued(row.id, *row.request_id, now(), "unknown_account", "account removed from config",
+                                       true);
+    });
     refund(row);
     release(row.account, row.model);
     busy_jobs_.erase(row.id);
@@ -61,6 +41,16 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
   int ambiguous_resubmits = 0;
 
   for (;;) {
+    // A submit recorded only in a deleted file is a task paid for twice after the restart:
+    // look right before the POST (two stat calls). The claim goes back, nothing was sent.
+    if (database_lost()) {
+      (void)co_await persist([&] {
+        return dispatch_.record_requeued(row.id, request_id, now(), "database_lost", *db_lost_, true);
+      });
+      refund(row);
+      release(row.account, row.model);
+      break;
+    }
     auto reply = co_await client.submit(*spec, request_id);
     const millis t = now();
     if (auto* ok = std::get_if<provider::submit_accepted>(&reply)) {
@@ -68,9 +58,17 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
       const auto expected = expected_for(row);
       const millis first_poll = engine::next_poll_at(t, t, 0, expected, cfg_.polling, random01(), shape_for(row));
       const std::int64_t price = engine::price_of(row.model, cfg_.budget);
-      auto applied = dispatch_.record_accepted(row, request_id, ok->task_id, first_poll, price);
+      // Write-ahead: the task id (and its charge) is committed before the first poll. With the
+      // write lock held elsewhere this task waits for it (the loop does not); it gives up only
+      // when a shutdown cancels it, and then says which task the row would have recorded.
+      auto applied =
+          co_await persist([&] { return dispatch_.record_accepted(row, request_id, ok->task_id, first_poll, price); });
       metrics_.bump(metrics_.submits, "accepted");
-      if (applied && *applied) {
+      if (!applied) {
+        log_job(log::level::error, "task_id_not_recorded", row,
+                {{"task_id", ok->task_id}, {"request_id", request_id}, {"error", applied.error().message()},
+                 {"detail", "the row stays submitting: the next start fails it submit_ambiguous"}});
+      } else if (*applied) {
         next_poll_ = next_poll_ ? std::min(*next_poll_, first_poll) : first_poll;
         log_job(log::level::info, "job_submitted", row,
                 {{"from", "submitting"},
@@ -102,24 +100,26 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
         continue;  // the same request_id: the provider can deduplicate it
       }
     }
-    after_submit_verdict(row, std::move(v));
+    co_await after_submit_verdict(row, std::move(v));
     break;
   }
   busy_jobs_.erase(row.id);
   wake();
 }
 
-void scheduler::after_submit_verdict(const store::job_row& row, provider::verdict v) {
+asio::awaitable<void> scheduler::after_submit_verdict(const store::job_row& row, provider::verdict v) {
   if (note_account_fault(row.account, v) && v.what == action::retry) {
     // The account's endpoint is down, not this job: back to the queue with its attempt,
     // to be claimed again (by this account or, for a pool job, any other) once it is not.
     metrics_.bump(metrics_.submits, "breaker");
     refund(row);
-    if (is_true(dispatch_.record_requeued(row.id, row.request_id.value_or(""), now(), v.error_code, v.message, true))) {
+    if (is_true(co_await persist([&] {
+          return dispatch_.record_requeued(row.id, row.request_id.value_or(""), now(), v.error_code, v.message, true);
+        }))) {
       log_job(log::level::info, "job_requeued", row, {{"code", v.error_code}, {"message", v.message}, {"breaker", true}});
     }
     release(row.account, row.model);
-    return;
+    co_return;
   }
   // "resubmit" was handled in place (same request_id); what reaches here fails.
   v = provider::resolve_ambiguous(v, ops::ambiguous_submit_policy::fail);
@@ -137,11 +137,11 @@ void scheduler::after_submit_verdict(const store::job_row& row, provider::verdic
                                                     : std::nullopt;
       metrics_.bump(metrics_.submits, ambiguous ? "ambiguous" : "failed");
       if (!charged) refund(row);
-      const auto failed =
-          charged ? dispatch_.record_failed_charged(row, *charged, v.error_code, v.message,
-                                                    engine::price_of(row.model, cfg_.budget))
-                  : dispatch_.record_failed(row.id, job_state::submitting, v.error_code, v.message);
-      if (is_true(failed)) {
+      if (is_true(co_await persist([&] {
+            return charged ? dispatch_.record_failed_charged(row, *charged, v.error_code, v.message,
+                                                             engine::price_of(row.model, cfg_.budget))
+                           : dispatch_.record_failed(row.id, job_state::submitting, v.error_code, v.message);
+          }))) {
         log_job(ambiguous ? log::level::warn : log::level::info, "job_failed", row,
                 {{"from", "submitting"}, {"to", "failed"}, {"code", v.error_code}, {"message", v.message}});
       }
@@ -153,8 +153,9 @@ void scheduler::after_submit_verdict(const store::job_row& row, provider::verdic
       metrics_.bump(metrics_.submits, limited ? "rate_limited" : "retry");
       const millis at = engine::retry_at(v, static_cast<int>(row.attempts), cfg_.retry, t, random01());
       refund(row);
-      if (is_true(dispatch_.record_requeued(row.id, request_id, at, v.error_code, v.message, !v.consumes_attempt)
-              )) {
+      if (is_true(co_await persist([&] {
+            return dispatch_.record_requeued(row.id, request_id, at, v.error_code, v.message, !v.consumes_attempt);
+          }))) {
         note_requeue(at);
         log_job(log::level::info, "job_requeued", row,
                 {{"code", v.error_code}, {"message", v.message}, {"retry_in_ms", at - t}, {"attempt", row.attempts}});
@@ -166,8 +167,9 @@ void scheduler::after_submit_verdict(const store::job_row& row, provider::verdic
       pause_from_provider(row.account, v);
       refund(row);
       const millis at = v.not_before.value_or(t);
-      if (is_true(dispatch_.record_requeued(row.id, request_id, at, v.error_code, v.message, !v.consumes_attempt)
-              )) {
+      if (is_true(co_await persist([&] {
+            return dispatch_.record_requeued(row.id, request_id, at, v.error_code, v.message, !v.consumes_attempt);
+          }))) {
         log_job(log::level::warn, "job_requeued", row, {{"code", v.error_code}, {"message", v.message}});
       }
       break;

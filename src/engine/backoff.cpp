@@ -44,6 +44,7 @@ millis retry_at(const provider::verdict& v, int attempt, const ops::retry_config
     case provider::retry_hint::long_backoff: delay = long_backoff_delay(attempt, cfg, random01); break;
     case provider::retry_hint::rate_limited: delay = rate_limited_delay(cfg, random01); break;
     case provider::retry_hint::refresh_urls: delay = 0; break;  // re-poll at once: URLs expire
+    case provider::retry_hint::local_disk: delay = backoff_delay(attempt, cfg, random01); break;  // the pause decides
   }
   millis at = now + delay;
   if (v.not_before) at = std::max(at, std::min(*v.not_before, now + long_cap(cfg)));

@@ -1,5 +1,6 @@
 #include "vidq/engine/fetch.hpp"
 
+#include "vidq/engine/disk_pressure.hpp"
 #include "vidq/engine/output_name.hpp"
 #include "vidq/net/sha256.hpp"
 #include "vidq/ops/log.hpp"
@@ -136,7 +137,12 @@ verdict classify_download_error(const net::request_error& e, bool urls_refreshed
   if (e.ec == net_errc::body_too_large) {
     return make(action::fail_job, retry_hint::normal, "download_too_large", text);
   }
-  if (e.step == net::step::file) return make(action::retry, retry_hint::normal, "download_io", text);
+  if (e.step == net::step::file) {
+    // A full disk is this host's trouble, not the job's: the scheduler pauses downloads
+    // and keeps the attempt (engine/disk_pressure.hpp).
+    if (is_disk_pressure(e.ec)) return make(action::retry, retry_hint::local_disk, "disk_full", text, false);
+    return make(action::retry, retry_hint::normal, "download_io", text);
+  }
   if (e.ec == net_errc::truncated) return make(action::retry, retry_hint::normal, "download_truncated", text);
   return make(action::retry, retry_hint::normal, "download_network", text);
 }
@@ -151,8 +157,9 @@ boost::asio::awaitable<fetch_result> https_result_fetcher::fetch(const fetch_req
   // Appended, not replace_extension: a stem may hold dots ("SKU-1.2").
   const std::filesystem::path video_path = stem.string() + ".mp4";
   if (const auto ec = make_folder(video_path.parent_path())) {
-    co_return make(action::retry, retry_hint::normal, "download_io",
-                   "cannot create " + video_path.parent_path().string() + ": " + ec.message());
+    const bool disk = is_disk_pressure(error_code(ec.value(), boost::system::generic_category()));
+    co_return make(action::retry, disk ? retry_hint::local_disk : retry_hint::normal, disk ? "disk_full" : "download_io",
+                   "cannot create " + video_path.parent_path().string() + ": " + ec.message(), !disk);
   }
   // Named arguments (GCC 12: no aggregate temporaries inside a co_await expression).
   std::string video_url = req.video_url;

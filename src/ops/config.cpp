@@ -333,6 +333,10 @@ config load_config(const std::string& path) {
     r.read("path_template", c.output_path_template);
     if (c.output_path_template.empty()) r.fail("path_template", "must not be empty");
     if (auto v = r.get<bool>("write_manifest")) c.write_manifest = *v;
+    if (auto v = r.get<std::int64_t>("min_free_mb")) {
+      if (*v < 0 || *v > 100'000'000) r.fail("min_free_mb", "must be between 0 and 100000000 (MiB)");
+      c.output_min_free_mb = *v;
+    }
     r.reject_unknown();
   }
   if (const auto* t = top.subtable("tls")) {

@@ -1,6 +1,8 @@
 #include "vidq/ops/doctor.hpp"
 
 #include "doctor_checks.hpp"
+#include "vidq/engine/disk_pressure.hpp"
+#include "vidq/output/free_space.hpp"
 #include "vidq/status/server.hpp"
 #include "vidq/store/migrations.hpp"
 
@@ -146,7 +148,7 @@ void check_database(state& s) {
   check_journal(s);
 }
 
-void check_output(state& s) {
+void check_output_writable(state& s) {
   const fs::path dir = s.cfg->output_dir;
   std::error_code ec;
   if (!fs::exists(dir, ec)) {
@@ -173,6 +175,25 @@ void check_output(state& s) {
   fs::remove(probe, ec);
   if (ec) return s.add("output dir", check_level::warn, "cannot remove the probe file " + probe.string());
   s.add("output dir", check_level::ok, dir.string() + " (writable)");
+}
+
+// The floor below which the daemon holds submits (engine/disk_pressure.hpp).
+void check_free_space(state& s) {
+  const auto free = output::free_bytes(s.cfg->output_dir);
+  if (!free) return s.add("output free space", check_level::warn, "statvfs failed for " + s.cfg->output_dir);
+  const std::uint64_t floor = static_cast<std::uint64_t>(s.cfg->output_min_free_mb) << 20;
+  const std::string text = std::to_string(*free >> 20) + " MiB free, [output] min_free_mb = " +
+                           std::to_string(s.cfg->output_min_free_mb);
+  if (auto low = engine::low_space_block(*free, floor)) return s.add("output free space", check_level::fail, *low);
+  if (*free < (1u << 20)) return s.add("output free space", check_level::fail, text + ": downloads would pause at once");
+  // Within twice the floor: the next few batches may reach it.
+  if (floor > 0 && *free < 2 * floor) return s.add("output free space", check_level::warn, text + " (close to the floor)");
+  s.add("output free space", check_level::ok, text);
+}
+
+void check_output(state& s) {
+  check_output_writable(s);
+  check_free_space(s);
 }
 
 }  // namespace doctor_detail

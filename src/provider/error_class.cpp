@@ -374,6 +374,7 @@ std::string_view to_string(retry_hint h) noexcept {
     case retry_hint::long_backoff: return "long_backoff";
     case retry_hint::rate_limited: return "rate_limited";
     case retry_hint::refresh_urls: return "refresh_urls";
+    case retry_hint::local_disk: return "local_disk";
   }
   return "normal";
 }

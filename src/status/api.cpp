@@ -59,6 +59,15 @@ json::value optional_value(const std::optional<T>& v) {
   return v ? json::value(*v) : json::value(nullptr);
 }
 
+json::object disk_json(const engine::disk_view& d) {
+  return json::object{{"downloads_paused", d.downloads_paused},
+                      {"admission_paused", d.admission_paused},
+                      {"reason", d.reason},
+                      {"since", optional_value(d.since)},
+                      {"free_bytes", optional_value(d.free_bytes)},
+                      {"min_free_bytes", d.min_free_bytes}};
+}
+
 json::value job_to_json(const store::job_row& j) {
   boost::system::error_code ec;
   json::value params = json::parse(j.params, ec);
@@ -272,6 +281,8 @@ http_reply handlers::accounts() {
                                       {"last_tick", rt.last_tick},
                                       {"draining", rt.draining},
                                       {"budget_block", optional_value(rt.budget_block)},
+                                      {"disk", disk_json(rt.disk)},
+                                      {"db_locked_since", optional_value(rt.db_locked_since)},
                                       {"accounts", std::move(accounts)},
                                       {"lanes", std::move(lanes)}});
 }

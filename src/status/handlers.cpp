@@ -246,6 +246,12 @@ http_reply handlers::healthz() {
   const millis now = deps_.clock.now();
   const millis age = now - rt.last_tick;
   json::object body{{"last_tick", rt.last_tick}, {"last_tick_age_ms", age}, {"draining", rt.draining}};
+  if (rt.db_lost) {
+    // Commits would go into a deleted file: the daemon is exiting so systemd restarts it.
+    body["status"] = "unavailable";
+    body["reason"] = *rt.db_lost;
+    return json_reply(503, body);
+  }
   if (auto db = ping(deps_.db); !db) {
     log::warn("status.health_db_failed", {{"error", db.error().message()}});
     body["status"] = "unavailable";
@@ -257,6 +263,26 @@ http_reply handlers::healthz() {
     body["reason"] = rt.last_tick <= 0 ? "the scheduler has not run yet"
                                        : "the scheduler has not run for " + std::to_string(age / 1000) + " s";
     return json_reply(503, body);
+  }
+  // Degraded, not dead: the loop answers and nothing is lost, it only waits (a watchdog
+  // or load balancer must not restart a daemon for an operator's lock or a full disk).
+  std::vector<std::string> degraded;
+  if (rt.db_locked_since) {
+    const millis held = std::max<millis>(0, now - *rt.db_locked_since);
+    body["db_locked_ms"] = held;
+    degraded.push_back("the database is locked by another connection for " + std::to_string(held) +
+                       " ms: writes wait and are retried");
+  }
+  if (!rt.disk.reason.empty()) {
+    body["disk"] = rt.disk.reason;
+    degraded.push_back("disk: " + rt.disk.reason);
+  }
+  if (!degraded.empty()) {
+    std::string reason;
+    for (const auto& d : degraded) reason += (reason.empty() ? "" : "; ") + d;
+    body["status"] = "degraded";
+    body["reason"] = reason;
+    return json_reply(200, body);
   }
   body["status"] = "ok";
   return json_reply(200, body);

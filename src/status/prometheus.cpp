@@ -114,6 +114,16 @@ std::string render_metrics(const db_gauges& db, const daemon::runtime_view& runt
   for (const auto& a : runtime.accounts) e.sample("vidq_account_paused", {{"account", a.name}}, a.paused ? 1 : 0);
   e.family("vidq_budget_blocked", "gauge", "1 when a budget limit holds admission.");
   e.sample("vidq_budget_blocked", runtime.budget_block ? 1 : 0);
+  e.family("vidq_disk_paused", "gauge", "1 when a full output disk pauses downloads (what=downloads) or submits (what=admission).");
+  e.sample("vidq_disk_paused", {{"what", "downloads"}}, runtime.disk.downloads_paused ? 1 : 0);
+  e.sample("vidq_disk_paused", {{"what", "admission"}}, runtime.disk.admission_paused ? 1 : 0);
+  if (runtime.disk.free_bytes) {
+    e.family("vidq_output_free_bytes", "gauge", "Free bytes of the file system holding [output] dir (last look).");
+    e.sample("vidq_output_free_bytes", static_cast<double>(*runtime.disk.free_bytes));
+  }
+  e.family("vidq_db_locked_seconds", "gauge", "How long another connection has held the database write lock (0: free).");
+  e.sample("vidq_db_locked_seconds",
+           runtime.db_locked_since ? static_cast<double>(std::max<millis>(0, now - *runtime.db_locked_since)) / 1000.0 : 0.0);
   e.family("vidq_draining", "gauge", "1 after SIGTERM: no new submits, in-flight work finishing.");
   e.sample("vidq_draining", runtime.draining ? 1 : 0);
 

@@ -152,6 +152,8 @@ result<statement*> database::cached(std::string_view sql) {
   return ptr;
 }
 
+void database::set_busy_timeout(int ms) { sqlite3_busy_timeout(handle(), ms); }
+
 std::int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(handle()); }
 
 int database::changes() const { return sqlite3_changes(handle()); }

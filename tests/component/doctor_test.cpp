@@ -58,6 +58,7 @@ TEST_F(doctor_fixture, AHealthySetupPassesEveryCheckWithoutCreatingATask) {
   for (const char* line : {"ok    config ", "ok    database  ", "ok    database integrity         ok",
                            "ok    database schema            version ", "ok    database journal           wal",
                            "ok    output dir                 ", "(created on the first download)",
+                           "ok    output free space          ", "MiB free, [output] min_free_mb = 100",
                            "ok    tls trust                  system trust store + ", "ok    account main key",
                            "loaded from environment variable VIDQ_DOCTOR_KEY", "ok    account main api",
                            "ok    account proxy key", "ok    account proxy api", "reachable, key accepted (a made-up task id got HTTP 404, code 1214"}) {
@@ -69,6 +70,19 @@ TEST_F(doctor_fixture, AHealthySetupPassesEveryCheckWithoutCreatingATask) {
   EXPECT_EQ(stat("polls") - polls_before, 2);
   EXPECT_EQ(stat("submissions"), 0);
   EXPECT_EQ(stat("tasks_created"), 0);
+}
+
+TEST_F(doctor_fixture, FreeSpaceBelowMinFreeFails) {
+  write_config(sim.ca_file().string(), base());
+  std::string text = test::read_file(dir.path() / "vidq.toml");
+  const std::string at = "dir = \"videos\"\n";
+  ASSERT_NE(text.find(at), std::string::npos);
+  text.replace(text.find(at), at.size(), at + "min_free_mb = 100000000\n");  // 95 TiB: never free here
+  test::write_file(dir.path() / "vidq.toml", text);
+  auto r = doctor(test::sim_v0);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(has(r.out, "FAIL  output free space")) << r.out;
+  EXPECT_TRUE(has(r.out, "below [output] min_free_mb")) << r.out;
 }
 
 TEST_F(doctor_fixture, AWrongKeyFailsAndExitsOne) {

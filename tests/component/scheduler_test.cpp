@@ -10,6 +10,9 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
 #include <functional>
 #include <map>
 
@@ -89,8 +92,16 @@ class scripted_provider final : public provider::provider_client {
 class instant_fetcher final : public engine::result_fetcher {
  public:
   int fetches = 0;
+  int disk_failures = 0;
+  bool disk_full = false;  // every write fails as net::download reports ENOSPC
   asio::awaitable<engine::fetch_result> fetch(const engine::fetch_request& req) override {
     ++fetches;
+    if (disk_full) {
+      ++disk_failures;
+      const net::request_error e{error_code(ENOSPC, boost::system::system_category()), net::delivery::maybe_delivered,
+                                 net::step::file, 200, false, {}};
+      co_return engine::classify_download_error(e, req.urls_refreshed);
+    }
     engine::fetched f;
     f.video_path = "/videos/" + std::to_string(req.job_id) + ".mp4";
     f.video_bytes = 1000;
@@ -108,6 +119,9 @@ class Scheduler : public ::testing::Test {
   scripted_provider* provider = nullptr;
   std::unique_ptr<daemon::scheduler> sched;
   bool finished = false;
+  bool expect_clean_exit = true;
+  result<void> run_result;
+  std::optional<std::uint64_t> free_space = 1ull << 40;  // what the scripted statvfs says
 
   ops::config config(int cap) {
     ops::config cfg = ops::default_config();
@@ -145,11 +159,15 @@ class Scheduler : public ::testing::Test {
     provider = providers[cfg.accounts.front().name];
     opt.exit_when_idle = exit_when_idle;
     opt.seed = 7;
+    opt.free_space = [this](const std::filesystem::path&) { return free_space; };
     sched = std::make_unique<daemon::scheduler>(ioc.get_executor(), daemon::scheduler_deps{t.db, t.clock, fetcher, metrics},
                                                 std::move(cfg), std::move(clients), opt);
     asio::co_spawn(ioc, sched->run(), [this](std::exception_ptr e, result<void> r) {
       EXPECT_FALSE(e);
-      EXPECT_TRUE(r);
+      if (expect_clean_exit) {
+        EXPECT_TRUE(r);
+      }
+      run_result = r;
       finished = true;
     });
   }
@@ -435,6 +453,123 @@ TEST_F(Scheduler, TheBreakerNeverReplacesAnOperatorsPause) {
       << "the probe lifts only the breaker's own pause";
   sched->request_stop();
   drive(1'000, 10'000);
+}
+
+}  // namespace
+}  // namespace vidq
+
+namespace vidq {
+namespace {
+
+// ---- issue 11: local trouble is a pause, not a failure ----------------------------------
+
+TEST_F(Scheduler, AFullDiskPausesDownloadsKeepsAttemptsAndResumesWhenSpaceReturns) {
+  enqueue(6);
+  auto cfg = config(6);
+  cfg.output_min_free_mb = 0;  // only the write failures pause here
+  fetcher.disk_full = true;
+  free_space = 0;
+  start(cfg);
+  drive(1'000, 600'000);  // ten minutes of provider time: every task finished remotely
+  ASSERT_FALSE(finished) << "paused downloads are not idle: they resume by themselves";
+  EXPECT_EQ(count("state = 'downloading'"), 6);
+  EXPECT_EQ(count("state = 'failed'"), 0);
+  EXPECT_EQ(count("attempts = 1"), 6);
+  const auto paused = sched->runtime().disk;
+  EXPECT_TRUE(paused.downloads_paused);
+  EXPECT_NE(paused.reason.find("disk_full"), std::string::npos) << paused.reason;
+  // The pause stops downloads instead of failing them one retry after another: with the
+  // looks at 1, 2, 4 ... 30 s apart, a minute of pause costs a handful of writes, not 6×N.
+  EXPECT_LE(fetcher.disk_failures, 6 + 10);
+  EXPECT_EQ(metrics.downloads.count("disk_paused") ? metrics.downloads.at("disk_paused") : 0,
+            static_cast<std::uint64_t>(fetcher.disk_failures));
+
+  fetcher.disk_full = false;  // the operator deleted a filler file
+  free_space = 1ull << 30;
+  drive();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(count("state = 'succeeded'"), 6);
+  EXPECT_EQ(count("attempts = 1"), 6) << "no attempt consumed by the disk";
+  EXPECT_EQ(provider->submits, 6) << "nothing paid twice";
+  EXPECT_FALSE(sched->runtime().disk.downloads_paused);
+}
+
+TEST_F(Scheduler, BelowMinFreeSubmitsWaitForSpace) {
+  enqueue(3);
+  auto cfg = config(3);
+  cfg.output_min_free_mb = 100;
+  free_space = 10ull << 20;
+  start(cfg);
+  drive(1'000, 30'000);
+  ASSERT_FALSE(finished);
+  EXPECT_EQ(provider->submits, 0);
+  EXPECT_EQ(count("state = 'queued'"), 3);
+  EXPECT_TRUE(sched->runtime().disk.admission_paused);
+  EXPECT_NE(sched->runtime().disk.reason.find("min_free_mb"), std::string::npos) << sched->runtime().disk.reason;
+  free_space = 1ull << 30;
+  drive();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(count("state = 'succeeded'"), 3);
+  EXPECT_FALSE(sched->runtime().disk.admission_paused);
+}
+
+// Another connection (an operator's sqlite3) takes the write lock right when the first
+// task is accepted: the write-ahead record of its task id has to wait, the loop must not.
+TEST_F(Scheduler, ALockedDatabaseDelaysWritesButNeitherBlocksTheLoopNorLosesAnything) {
+  t.db.set_busy_timeout(20);  // as cmd_run sets it on the daemon's connection
+  auto locker = store::database::open(t.dir.file("vidq.db"));
+  ASSERT_TRUE(locker);
+  enqueue(8);
+  start(config(4));
+  bool locked = false;
+  provider->refuse = [&](int) -> std::optional<verdict> {
+    if (!locked) locked = static_cast<bool>(locker->exec("BEGIN IMMEDIATE"));
+    return std::nullopt;
+  };
+  millis worst_step = 0;
+  bool saw_lock = false;
+  for (int i = 0; i < 30; ++i) {  // 30 steps with the lock held
+    const auto began = std::chrono::steady_clock::now();
+    ioc.run_for(std::chrono::milliseconds(2));
+    t.clock.advance(1'000);
+    sched->wake();
+    worst_step = std::max<millis>(worst_step, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  std::chrono::steady_clock::now() - began).count());
+    saw_lock = saw_lock || sched->runtime().db_locked_since.has_value();
+  }
+  ASSERT_TRUE(locked);
+  EXPECT_TRUE(saw_lock) << "the runtime view (and so /healthz) says the database is locked";
+  EXPECT_EQ(count("state = 'processing'"), 0) << "no write got through the lock";
+  // A 5 s busy timeout would block a step for seconds; 20 ms per attempt and one attempt
+  // per retry period keep every step short (generous for a loaded 2-core machine).
+  EXPECT_LT(worst_step, 200);
+  ASSERT_TRUE(locker->exec("ROLLBACK"));
+  drive();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(count("state = 'succeeded'"), 8);
+  EXPECT_EQ(provider->submits, 8) << "every task created once";
+  EXPECT_EQ(provider->accepted, 8);
+  EXPECT_FALSE(sched->runtime().db_locked_since.has_value());
+}
+
+TEST_F(Scheduler, ADeletedWalStopsTheLoopBeforeAnotherSubmit) {
+  enqueue(10);
+  start(config(3));
+  for (int i = 0; i < 3; ++i) {
+    ioc.run_for(std::chrono::milliseconds(2));
+    t.clock.advance(1'000);
+    sched->wake();
+  }
+  ASSERT_EQ(provider->submits, 3);
+  std::filesystem::remove(t.dir.file("vidq.db-wal"));
+  expect_clean_exit = false;
+  drive(1'000, 10'000);
+  ASSERT_TRUE(finished) << "the loop stops within a tick";
+  ASSERT_FALSE(run_result);
+  EXPECT_EQ(run_result.error(), errc::database_lost);
+  ASSERT_TRUE(sched->runtime().db_lost.has_value());
+  EXPECT_NE(sched->runtime().db_lost->find("WAL"), std::string::npos) << *sched->runtime().db_lost;
+  EXPECT_EQ(provider->submits, 3) << "nothing submitted into a deleted file";
 }
 
 }  // namespace

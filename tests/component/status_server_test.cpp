@@ -207,6 +207,36 @@ TEST_F(StatusServerTest, HealthzIsOkWhileTheLoopTicksAnd503WhenStale) {
   EXPECT_NE(std::string(stale.json().at("reason").as_string()).find("31 s"), std::string::npos);
 }
 
+// Issue 11: an operator's lock or a full disk is "degraded" (200: nothing to restart), a
+// lost database file is 503; /api/accounts and /metrics say the same.
+TEST_F(StatusServerTest, HealthzIsDegradedForALockOrAFullDiskAndUnavailableForALostDatabase) {
+  start();
+  control.view.db_locked_since = t.clock.now() - 1'500;
+  auto locked = get("/healthz");
+  EXPECT_EQ(locked.status, 200u);
+  EXPECT_EQ(locked.json().at("status"), "degraded");
+  EXPECT_EQ(locked.json().at("db_locked_ms").to_number<std::int64_t>(), 1'500);
+  control.view.db_locked_since.reset();
+  control.view.disk.downloads_paused = true;
+  control.view.disk.reason = "downloads paused: disk_full: No space left on device";
+  control.view.disk.free_bytes = 4096;
+  auto full = get("/healthz");
+  EXPECT_EQ(full.status, 200u);
+  EXPECT_EQ(full.json().at("status"), "degraded");
+  EXPECT_NE(std::string(full.json().at("reason").as_string()).find("No space left"), std::string::npos);
+  auto api = get("/api/accounts");
+  EXPECT_EQ(api.json().at("disk").at("downloads_paused"), true);
+  EXPECT_EQ(api.json().at("disk").at("free_bytes").to_number<std::int64_t>(), 4096);
+  const auto exposition = get("/metrics").body;
+  EXPECT_NE(exposition.find("vidq_disk_paused{what=\"downloads\"} 1"), std::string::npos) << exposition;
+  EXPECT_NE(exposition.find("vidq_output_free_bytes 4096"), std::string::npos) << exposition;
+  control.view.db_lost = "the WAL file /x/vidq.db-wal was deleted while the daemon had it open";
+  auto lost = get("/healthz");
+  EXPECT_EQ(lost.status, 503u);
+  EXPECT_EQ(lost.json().at("status"), "unavailable");
+  EXPECT_NE(std::string(lost.json().at("reason").as_string()).find("deleted"), std::string::npos);
+}
+
 TEST_F(StatusServerTest, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   start();
   EXPECT_EQ(get("/nope").status, 404u);

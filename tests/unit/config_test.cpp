@@ -183,6 +183,20 @@ TEST(Config, OutputTemplateDefaultsToTheOlderLayoutAndTheExampleShowsBatchAndKey
   EXPECT_THROW(load_config(path), config_error);
 }
 
+TEST(Config, MinFreeSpaceDefaultsTo100MiBAndZeroSwitchesItOff) {
+  EXPECT_EQ(default_config().output_min_free_mb, 100);
+  const auto example = load_config(std::string(VIDQ_SOURCE_DIR) + "/config/vidq.example.toml");
+  EXPECT_EQ(example.output_min_free_mb, 100);  // the example shows the default
+  test::temp_dir dir;
+  const auto path = dir.file("vidq.toml");
+  test::write_file(path, "[output]\nmin_free_mb = 0\n");
+  EXPECT_EQ(load_config(path).output_min_free_mb, 0);
+  test::write_file(path, "[output]\nmin_free_mb = -1\n");
+  EXPECT_THROW(load_config(path), config_error);
+  test::write_file(path, "[output]\nmin_free_mb = 1.5\n");
+  EXPECT_THROW(load_config(path), config_error);
+}
+
 TEST(Config, RetentionIsOffUnlessSet) {
   EXPECT_FALSE(default_config().retention.finished_jobs);
   EXPECT_FALSE(default_config().retention.events);

@@ -4,6 +4,7 @@
 // operator may send it. Everything else (jobs, batches, spend) the status server reads
 // from SQLite itself. Called on the daemon's io_context thread only.
 #include "vidq/core/clock.hpp"
+#include "vidq/engine/disk_pressure.hpp"
 
 #include <optional>
 #include <string>
@@ -38,6 +39,9 @@ struct runtime_view {
   std::vector<lane_view> lanes;
   std::vector<account_view> accounts;
   std::optional<std::string> budget_block;  // why admission is held by the budget
+  engine::disk_view disk;                   // disk-pressure pause of downloads / admission
+  std::optional<millis> db_locked_since;    // another connection holds the write lock
+  std::optional<std::string> db_lost;       // the database or its WAL was deleted/replaced
 };
 
 class daemon_control {

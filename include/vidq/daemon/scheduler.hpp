@@ -13,14 +13,18 @@
 #include "vidq/daemon/control.hpp"
 #include "vidq/engine/admission.hpp"
 #include "vidq/engine/breaker.hpp"
+#include "vidq/engine/db_lock.hpp"
+#include "vidq/engine/disk_pressure.hpp"
 #include "vidq/engine/expected_duration.hpp"
 #include "vidq/engine/fairness.hpp"
 #include "vidq/engine/fetch.hpp"
 #include "vidq/engine/poll_schedule.hpp"
 #include "vidq/ops/config.hpp"
 #include "vidq/ops/metrics.hpp"
+#include "vidq/output/free_space.hpp"
 #include "vidq/provider/client.hpp"
 #include "vidq/store/account_store.hpp"
+#include "vidq/store/db_identity.hpp"
 #include "vidq/store/dispatch_store.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -54,6 +58,11 @@ struct scheduler_options {
   int max_downloads = 8;           // concurrent result downloads
   bool exit_when_idle = false;     // return once nothing can progress without an operator
   std::uint64_t seed = 0;          // RNG for jitter; 0 = from std::random_device
+  // After SQLITE_BUSY (another connection holds the write lock), one write is tried again
+  // this often; the connection's own busy timeout (cmd_run: 25 ms) bounds each attempt.
+  millis db_retry = 100;
+  // Free space of [output] dir; empty = statvfs (output/free_space.hpp). Tests script it.
+  output::free_space_probe free_space;
 };
 
 struct scheduler_deps {
@@ -74,7 +83,10 @@ class scheduler final : public daemon_control {
   ~scheduler() override;
 
   // Recovery, then the loop, until request_stop() (or idleness with exit_when_idle); then
-  // the shutdown drain. Errors only for a database that cannot be read at start.
+  // the shutdown drain. Errors: a database that cannot be read at start; database_lost
+  // when the database file or its WAL was deleted or replaced while running (then the
+  // loop stopped within a tick, sent nothing more, and copied what only the deleted WAL
+  // held into the database file when that file is intact; `vidq run` exits 6).
   boost::asio::awaitable<result<void>> run();
   // SIGTERM/SIGINT: stop admitting; polls and downloads are cancelled at once (their rows
   // stay resumable), submits get the grace period, then are cancelled too.
@@ -103,6 +115,17 @@ class scheduler final : public daemon_control {
 
   // scheduler.cpp: the loop
   result<void> start_up();
+  // submitting → failed from a task, so that a locked database makes it wait, not the
+  // loop. `holds_slot`: admission counted the row (release it afterwards).
+  // `charged`: the submit may have created a task (ambiguous, 1231); the failure records
+  // its charge in the same transaction.
+  boost::asio::awaitable<void> fail_submitting(store::job_row row, std::string code, std::string message,
+                                               bool holds_slot,
+                                               std::optional<store::charge_origin> charged = std::nullopt);
+  // The database and WAL are still the files the paths name (db_identity); on the first
+  // mismatch: log, unhealthy, stop everything. true while the database is lost.
+  bool database_lost();
+  void rescue_lost_wal();
   void tick();
   bool check_data_version();
   void sync_pauses();
@@ -127,12 +150,14 @@ class scheduler final : public daemon_control {
   void start_submits(const std::string& account, const std::string& model, const std::string& batch,
                      std::vector<store::job_row> rows);
   void fail_unclaimable(const store::queue_group& group, std::string_view code, std::string_view message);
+  // A claim that did not go through: busy → the next pass; anything else is logged.
+  void claim_refused(const error_code& ec, const std::string& account, const std::string& model);
   int affordable(const std::string& batch, const std::string& model, int wanted);
   std::int64_t batch_spend(const std::string& batch);
 
   // submit_task.cpp
   boost::asio::awaitable<void> submit_task(store::job_row row);
-  void after_submit_verdict(const store::job_row& row, provider::verdict v);
+  boost::asio::awaitable<void> after_submit_verdict(const store::job_row& row, provider::verdict v);
   void refund(const store::job_row& row);  // budget reservation of a job that was not charged
 
   // breaker.cpp: account-wide faults (engine/breaker.hpp)
@@ -151,6 +176,19 @@ class scheduler final : public daemon_control {
   // A download that gave up on a local cause: re-poll the stored task, download again.
   boost::asio::awaitable<void> refetch_after_failed_download(const store::job_row& row, const provider::verdict& v,
                                                              int attempts);
+  // disk.cpp: the disk-pressure pause (engine/disk_pressure.hpp)
+  void check_disk();
+  void pause_downloads_for_disk(store::job_row row, const provider::verdict& v);
+
+  // db_writes.cpp: writes from task coroutines. One attempt now if the database is not
+  // known to be locked; on SQLITE_BUSY the coroutine (never the loop) waits db_retry and
+  // tries again, until the write goes through or the task is cancelled (then the busy
+  // error is returned and the row keeps its state: recovery at the next start handles it).
+  boost::asio::awaitable<result<bool>> persist(std::function<result<bool>()> write);
+  // Loop-side writes: may one be tried now? (false: the lock is held; try next tick)
+  bool db_may_write() { return db_lock_.may_try(now()); }
+  // Feeds a write's outcome to the lock watch; true when it was SQLITE_BUSY.
+  bool note_db_outcome(const error_code& ec);
   void observe_duration(const store::job_row& row, millis submitted, millis detected);
 
   // helpers (scheduler.cpp)
@@ -207,6 +245,11 @@ class scheduler final : public daemon_control {
   millis spend_day_ = 0;
   std::map<std::string, std::int64_t, std::less<>> batch_spend_;
   std::optional<std::string> budget_block_;
+  engine::disk_pause disk_;
+  std::deque<store::job_row> disk_waiting_;  // downloads stopped by a full disk, resumed first
+  engine::db_lock_watch db_lock_;
+  store::db_identity identity_;
+  std::optional<std::string> db_lost_;
 
   millis started_at_ = 0;
   millis last_tick_ = 0;

@@ -105,6 +105,9 @@ struct config {
   // written before templates existed.
   std::string output_path_template = "{batch_folder}/{id}";
   bool write_manifest = false;  // [output] write_manifest: manifest.csv when a batch finishes
+  // [output] min_free_mb: below this much free space in output_dir new submits wait (their
+  // results would not fit); 0 = never hold admission for space (engine/disk_pressure.hpp).
+  std::int64_t output_min_free_mb = 100;
   std::string tls_ca_file;
   std::vector<account_config> accounts;  // at least one after loading
   polling_config polling;

@@ -51,6 +51,7 @@ enum class retry_hint {
   long_backoff,  // overload (1305, 1312, 1120, 503): the longer schedule
   rate_limited,  // 1302/1303 on submit: lower the effective cap, attempt not consumed
   refresh_urls,  // download 403/404/410: re-poll once for fresh URLs
+  local_disk,    // the result could not be written (ENOSPC, EDQUOT, EIO): pause, no attempt used
 };
 
 // Whether a failure is about the account's endpoint rather than the job: then no job should

@@ -127,6 +127,11 @@ class database {
   // The pointer stays valid as long as the database.
   result<statement*> cached(std::string_view sql);
 
+  // How long a statement waits for another connection's lock before SQLITE_BUSY
+  // (database_busy). The daemon's loop uses tens of milliseconds (docs/DAEMON.md "A locked
+  // database"); the CLI keeps open_options' default, an operator's command should wait.
+  void set_busy_timeout(int ms);
+
   std::int64_t last_insert_rowid() const;
   int changes() const;
   const std::string& last_error() const { return conn_->last_error; }

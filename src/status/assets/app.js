@@ -89,14 +89,17 @@ function renderAccounts(data) {
   const notes = [];
   if (data.draining) notes.push('draining: no new submits');
   if (data.budget_block) notes.push(`budget: ${data.budget_block}`);
+  if (data.disk && data.disk.reason) notes.push(`disk: ${data.disk.reason}`);
+  if (data.db_locked_since) notes.push('database locked by another connection: writes wait');
   $('notice').hidden = notes.length === 0;
   $('notice').textContent = notes.join(' · ');
 }
 
 function renderHealth(res) {
   const ok = res.status === 200;
-  $('health').textContent = ok ? 'healthy' : `unhealthy: ${res.body.reason || res.status}`;
-  $('health').className = `badge ${ok ? 'ok' : 'bad'}`;
+  const degraded = ok && res.body.status === 'degraded';
+  $('health').textContent = degraded ? `degraded: ${res.body.reason}` : ok ? 'healthy' : `unhealthy: ${res.body.reason || res.status}`;
+  $('health').className = `badge ${degraded ? 'warn' : ok ? 'ok' : 'bad'}`;
 }
 
 function renderFailures(data) {
