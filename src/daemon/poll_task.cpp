@@ -371,11 +371,7 @@ asio::awaitable<void> scheduler::refetch_after_failed_download(const store::job_
   const millis at = engine::retry_at(v, round, cfg_.retry, t, random01());
   log_job(log::level::warn, "download_refetch_scheduled", row,
           {{"code", v.error_code}, {"message", v.message}, {"refetch", round}, {"refetch_in_ms", at - t}});
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(std::chrono::milliseconds(at - t));
-  boost::system::error_code ec;
-  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-  if (ec || stopping_) co_return;
+  if (!co_await sleep_for(at - t) || stopping_) co_return;
   const std::string message = "download failed " + std::to_string(attempts) + " time(s) (" + v.message +
                               "); polling task " + row.task_id.value_or("?") + " again for fresh URLs (re-download " +
                               std::to_string(round) + " of " + std::to_string(cfg_.retry.max_refetches) + ")";
