@@ -45,7 +45,11 @@ scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config 
                                      .quiet_period = scaled(60'000, cfg_.polling.duration_scale),
                                      .decrease_holdoff = scaled(5'000, cfg_.polling.duration_scale)}),
       rng_(options.seed != 0 ? options.seed : std::random_device{}()),
-      wake_timer_(ex) {}
+      notifier_(std::make_unique<notifier>(ex, notifier_deps{deps.db, deps.clock, deps.metrics, deps.notice_transport},
+                                           cfg_, std::move(deps.notify_targets), options.seed)),
+      wake_timer_(ex) {
+  notifier_->on_progress([this] { wake(); });
+}
 
 scheduler::~scheduler() = default;
 
@@ -177,6 +181,7 @@ void scheduler::tick() {
   start_probes();
   start_polls();
   start_downloads();
+  notifier_->pump();
 }
 
 bool scheduler::check_data_version() {
@@ -253,6 +258,7 @@ millis scheduler::next_wake() const {
   consider(poll_wait_);
   consider(next_poll_);
   consider(breakers_.next_probe());
+  consider(notifier_->next_wake());
   return when;
 }
 
@@ -275,6 +281,7 @@ void scheduler::wake() {
 
 bool scheduler::idle_now() {
   if (!tasks_.empty() || !download_queue_.empty()) return false;
+  if (notifier_->has_work()) return false;  // a batch_finished notice is the point of a cron run
   auto counts = dispatch_.inflight_counts();
   if (!counts || !counts->empty()) return false;
   auto transient = dispatch_.transient_rows();
@@ -349,8 +356,9 @@ asio::awaitable<void> scheduler::drain() {
   for (auto& [key, t] : tasks_) {
     if (t->what != task_slot::kind::submit) t->signal.emit(asio::cancellation_type::terminal);
   }
+  notifier_->stop();  // an attempt cut here stays due: sent again at the next start
   const millis grace_end = started + opt_.shutdown_grace;
-  while (!tasks_.empty() && now() < grace_end) co_await sleep_until(std::min(grace_end, now() + 50));
+  while ((!tasks_.empty() || !notifier_->drained()) && now() < grace_end) co_await sleep_until(std::min(grace_end, now() + 50));
   if (!tasks_.empty()) {
     log::warn("shutdown_grace_over", {{"tasks", tasks_.size()}});
     for (auto& [key, t] : tasks_) t->signal.emit(asio::cancellation_type::terminal);
@@ -449,10 +457,11 @@ bool scheduler::resume_account(std::string_view name) {
   return true;
 }
 
-void scheduler::reload(ops::config cfg, client_map clients) {
+void scheduler::reload(ops::config cfg, client_map clients, std::vector<notify::target> targets) {
   for (auto& [name, c] : clients_) retired_clients_.push_back(std::move(c));
   clients_ = std::move(clients);
   cfg_ = std::move(cfg);
+  notifier_->reload(cfg_, std::move(targets));
   sync_accounts();
   sync_pauses();
   batch_spend_.clear();
