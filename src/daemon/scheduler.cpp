@@ -7,6 +7,7 @@
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/sd_notify.hpp"
 #include "vidq/store/housekeeping.hpp"
+#include "vidq/store/notice_store.hpp"
 #include "vidq/store/sqlite.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -25,6 +26,8 @@ namespace vidq::daemon {
 namespace asio = boost::asio;
 
 namespace {
+constexpr millis notice_keep = 7 * 86'400'000;  // delivered / given-up notices, then pruned
+
 millis scaled(millis ms, double scale) { return std::max<millis>(1, static_cast<millis>(static_cast<double>(ms) * scale)); }
 }  // namespace
 
@@ -230,6 +233,13 @@ void scheduler::housekeeping() {
   next_housekeeping_ = t + opt_.housekeeping;
   // PASSIVE never waits for readers: an operator's long sqlite3 session only delays it.
   if (auto c = store::checkpoint(db_); !c) log::warn("checkpoint_failed", {{"error", c.error().message()}});
+  // The outbox stays bounded whatever [retention] says: finished notices go after 7 days
+  // (pending ones never; a delivery gives up after its target's retry_for_hours).
+  if (auto p = store::notice_store(db_, clock_).prune(t - notice_keep, 500); !p) {
+    log::warn("notice_prune_failed", {{"error", p.error().message()}});
+  } else if (*p > 0) {
+    log::info("notices_pruned", {{"notices", *p}});
+  }
   if (!cfg_.retention.finished_jobs && !cfg_.retention.events) return;
   auto r = store::apply_retention(db_, cfg_.retention, t);
   if (!r) {
