@@ -48,59 +48,59 @@ BEGIN
                       'request_id', new.request_id, 'finished_at', new.finished_at));
 END;
 
--- The batch of a job that just left queued/in-flight has nothing queued or in flight left.
--- Conditions in cost order (SQLite stops at the first false one): the batch's in-flight rows
--- through jobs_batch_progress, then its queued rows through jobs_queued. For a multi-row
--- UPDATE (`vidq cancel --batch`) the trigger runs after each row, so only the last row of
--- the batch sees it finished: one notice.
+-- A batch's unfinished jobs: in flight through jobs_batch_progress, then queued through
+-- jobs_queued (SQLite pushes `batch = ?` into both arms; EXISTS stops at the first row).
+CREATE VIEW batch_open_jobs AS
+SELECT batch, id FROM jobs INDEXED BY jobs_batch_progress
+WHERE state <> 'queued' AND state IN ('submitting', 'processing', 'downloading')
+UNION ALL
+SELECT batch, id FROM jobs INDEXED BY jobs_queued WHERE state = 'queued';
+
+-- Jobs per (batch, state) of the started rows: what a finished batch's notice counts.
+CREATE VIEW batch_finished_counts AS
+SELECT batch, state, count(*) AS n FROM jobs INDEXED BY jobs_batch_progress
+WHERE state <> 'queued' GROUP BY batch, state;
+
+-- A job left queued/in-flight for a terminal state and its batch has nothing unfinished
+-- left. For a multi-row UPDATE (`vidq cancel --batch`) the trigger runs after each row, so
+-- only the last row of the batch sees it finished: one notice.
 CREATE TRIGGER jobs_notice_batch_finished AFTER UPDATE OF state ON jobs
 WHEN old.state IN ('queued', 'submitting', 'processing', 'downloading')
  AND new.state IN ('succeeded', 'failed', 'cancelled')
- AND NOT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_batch_progress
-                 WHERE batch = new.batch AND state <> 'queued'
-                   AND state IN ('submitting', 'processing', 'downloading'))
- AND NOT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_queued WHERE state = 'queued' AND batch = new.batch)
+ AND NOT EXISTS (SELECT 1 FROM batch_open_jobs WHERE batch = new.batch)
 BEGIN
   INSERT INTO notices(event, batch, payload)
-  SELECT 'batch_finished', new.batch,
-         json_object('batch', new.batch, 'total', sum(n), 'counts', json_group_object(state, n))
-  FROM (SELECT state, count(*) AS n FROM jobs INDEXED BY jobs_batch_progress
-        WHERE batch = new.batch AND state <> 'queued' GROUP BY state);
+  SELECT 'batch_finished', new.batch, json_object('batch', new.batch, 'total', sum(n), 'counts', json_group_object(state, n))
+  FROM batch_finished_counts WHERE batch = new.batch;
 END;
 
 -- The same when the last unfinished job of a batch is deleted (an operator's DELETE), as
 -- long as the batch still has finished jobs.
 CREATE TRIGGER jobs_notice_batch_finished_by_delete AFTER DELETE ON jobs
 WHEN old.state IN ('queued', 'submitting', 'processing', 'downloading')
- AND NOT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_batch_progress
-                 WHERE batch = old.batch AND state <> 'queued'
-                   AND state IN ('submitting', 'processing', 'downloading'))
- AND NOT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_queued WHERE state = 'queued' AND batch = old.batch)
- AND EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_batch_progress WHERE batch = old.batch AND state <> 'queued')
+ AND NOT EXISTS (SELECT 1 FROM batch_open_jobs WHERE batch = old.batch)
+ AND EXISTS (SELECT 1 FROM batch_finished_counts WHERE batch = old.batch)
 BEGIN
   INSERT INTO notices(event, batch, payload)
-  SELECT 'batch_finished', old.batch,
-         json_object('batch', old.batch, 'total', sum(n), 'counts', json_group_object(state, n))
-  FROM (SELECT state, count(*) AS n FROM jobs INDEXED BY jobs_batch_progress
-        WHERE batch = old.batch AND state <> 'queued' GROUP BY state);
+  SELECT 'batch_finished', old.batch, json_object('batch', old.batch, 'total', sum(n), 'counts', json_group_object(state, n))
+  FROM batch_finished_counts WHERE batch = old.batch;
 END;
 
 -- An account pause begins (daemon, CLI, status server or sqlite3), or changes hands (a
 -- breaker pause replaced by the provider's). A provider repeating the same pause is quiet.
+CREATE VIEW account_pause_payloads AS
+SELECT account, json_object('account', account, 'reason', reason, 'paused_by', paused_by, 'until', until) AS payload
+FROM account_pauses;
 CREATE TRIGGER account_pauses_notice_insert AFTER INSERT ON account_pauses
 BEGIN
   INSERT INTO notices(event, account, payload)
-  VALUES ('account_paused', new.account,
-          json_object('account', new.account, 'reason', new.reason, 'paused_by', new.paused_by,
-                      'until', new.until));
+  SELECT 'account_paused', account, payload FROM account_pause_payloads WHERE account = new.account;
 END;
 CREATE TRIGGER account_pauses_notice_update AFTER UPDATE ON account_pauses
 WHEN old.paused_by IS NOT new.paused_by
 BEGIN
   INSERT INTO notices(event, account, payload)
-  VALUES ('account_paused', new.account,
-          json_object('account', new.account, 'reason', new.reason, 'paused_by', new.paused_by,
-                      'until', new.until));
+  SELECT 'account_paused', account, payload FROM account_pause_payloads WHERE account = new.account;
 END;
 
 -- Delivery state per (notice, target), for operators and `vidq notify list`.

@@ -249,6 +249,30 @@ notify_config read_notify(const toml::table& table, const std::string& file, std
   return n;
 }
 
+// [[key]] tables read by `read_one(table, index)` into `out`, each with a `name` unique
+// among them ("<key>[i].name: duplicate <what> '<name>'").
+template <class T, class F>
+void read_named_tables(table_reader& top, const toml::table& root, std::string_view key, std::string_view what,
+                       std::vector<T>& out, F read_one) {
+  top.allow(key);
+  const toml::node* node = root.get(key);
+  if (!node) return;
+  const auto* array = node->as_array();
+  if (!array || !array->is_array_of_tables()) {
+    top.fail(key, "must be an array of tables ([[" + std::string(key) + "]])");
+  }
+  std::size_t index = 0;
+  for (const auto& item : *array) {
+    out.push_back(read_one(*item.as_table(), index++));
+    for (std::size_t i = 0; i + 1 < out.size(); ++i) {
+      if (out[i].name == out.back().name) {
+        top.fail(std::string(key) + "[" + std::to_string(index - 1) + "].name",
+                 "duplicate " + std::string(what) + " '" + out.back().name + "'");
+      }
+    }
+  }
+}
+
 void read_polling(table_reader& r, polling_config& p) {
   r.read_positive("growth", p.growth, 10);
   if (p.growth < 1.0) r.fail("growth", "must be >= 1");
@@ -474,35 +498,11 @@ config load_config(const std::string& path) {
     r.reject_unknown();
   }
 
-  top.allow("accounts");
-  if (const toml::node* node = root.get("accounts")) {
-    const auto* array = node->as_array();
-    if (!array || !array->is_array_of_tables()) top.fail("accounts", "must be an array of tables ([[accounts]])");
-    std::size_t index = 0;
-    for (const auto& item : *array) {
-      c.accounts.push_back(read_account(*item.as_table(), path, index++, base));
-      for (std::size_t i = 0; i + 1 < c.accounts.size(); ++i) {
-        if (c.accounts[i].name == c.accounts.back().name) {
-          top.fail("accounts[" + std::to_string(index - 1) + "].name", "duplicate account name '" + c.accounts.back().name + "'");
-        }
-      }
-    }
-  }
+  read_named_tables(top, root, "accounts", "account name", c.accounts,
+                    [&](const toml::table& t, std::size_t i) { return read_account(t, path, i, base); });
   if (c.accounts.empty()) c.accounts = default_config().accounts;
-  top.allow("notify");
-  if (const toml::node* node = root.get("notify")) {
-    const auto* array = node->as_array();
-    if (!array || !array->is_array_of_tables()) top.fail("notify", "must be an array of tables ([[notify]])");
-    std::size_t index = 0;
-    for (const auto& item : *array) {
-      c.notify.push_back(read_notify(*item.as_table(), path, index++, base));
-      for (std::size_t i = 0; i + 1 < c.notify.size(); ++i) {
-        if (c.notify[i].name == c.notify.back().name) {
-          top.fail("notify[" + std::to_string(index - 1) + "].name", "duplicate name '" + c.notify.back().name + "'");
-        }
-      }
-    }
-  }
+  read_named_tables(top, root, "notify", "name", c.notify,
+                    [&](const toml::table& t, std::size_t i) { return read_notify(t, path, i, base); });
   top.reject_unknown();
 
   c.database_path = resolve(base, c.database_path);
