@@ -185,7 +185,8 @@ void notifier::start_deliveries() {
       running = running || slot->notice_id == d.notice.id;
     }
     if (running || same_target >= max_per_target) continue;
-    if (find_target(d.target) == nullptr) {
+    const notify::target* target = find_target(d.target);
+    if (target == nullptr) {
       (void)store_.record_failed(d.notice.id, d.target, "no [[notify]] target of this name in the config", std::nullopt);
       metrics_.bump(metrics_.notices, "gave_up");
       continue;
@@ -196,7 +197,7 @@ void notifier::start_deliveries() {
     slot->notice_id = d.notice.id;
     auto cancel = slot->signal.slot();
     attempts_.emplace(key, std::move(slot));
-    asio::co_spawn(ex_, attempt(std::move(d), key),
+    asio::co_spawn(ex_, attempt(std::move(d), *target),
                    asio::bind_cancellation_slot(cancel, [this, key, alive = alive_](std::exception_ptr e) {
                      if (e) {
                        try {
@@ -215,9 +216,7 @@ void notifier::start_deliveries() {
   }
 }
 
-asio::awaitable<void> notifier::attempt(store::due_delivery d, std::uint64_t) {
-  // Copied: a reload during the attempt may replace targets_.
-  const notify::target target = *find_target(d.target);
+asio::awaitable<void> notifier::attempt(store::due_delivery d, notify::target target) {
   const auto msg = notify::build_message(d.notice, d.target);
   const millis started = clock_.now();
   const auto outcome = co_await transport_->deliver(target, msg);

@@ -84,7 +84,8 @@ class notifier {
   void finish_fan_out(const notify::notice_row& notice, const std::optional<std::string>& manifest);
   bool start_manifest(const notify::notice_row& notice);
   void start_deliveries();
-  boost::asio::awaitable<void> attempt(store::due_delivery d, std::uint64_t slot);
+  // `target` is a copy: a reload during the attempt may replace targets_.
+  boost::asio::awaitable<void> attempt(store::due_delivery d, notify::target target);
   const notify::target* find_target(std::string_view name) const;
   void refresh_next_due();
 
