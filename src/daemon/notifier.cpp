@@ -187,7 +187,8 @@ void notifier::start_deliveries() {
     if (running || same_target >= max_per_target) continue;
     const notify::target* target = find_target(d.target);
     if (target == nullptr) {
-      (void)store_.record_failed(d.notice.id, d.target, "no [[notify]] target of this name in the config", std::nullopt);
+      (void)store_.record_failed(d.notice.id, d.target, "no [[notify]] target of this name in the config",
+                                 std::nullopt);
       metrics_.bump(metrics_.notices, "gave_up");
       continue;
     }
@@ -222,8 +223,11 @@ asio::awaitable<void> notifier::attempt(store::due_delivery d, notify::target ta
   const auto outcome = co_await transport_->deliver(target, msg);
   const millis t = clock_.now();
   const int attempts = d.attempts + 1;
-  boost::json::object fields{{"notice", d.notice.id}, {"event", to_string(d.notice.event)}, {"target", d.target},
-                             {"attempt", attempts}, {"ms", t - started}};
+  boost::json::object fields{{"notice", d.notice.id},
+                             {"event", to_string(d.notice.event)},
+                             {"target", d.target},
+                             {"attempt", attempts},
+                             {"ms", t - started}};
   if (outcome.delivered) {
     metrics_.bump(metrics_.notices, "delivered");
     if (auto r = store_.record_delivered(d.notice.id, d.target); !r) {

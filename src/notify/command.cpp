@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include <array>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -139,7 +139,8 @@ asio::awaitable<attempt_result> run_command(const std::vector<std::string>& argv
   std::string captured;
   std::array<char, 4096> buf{};
   while (!cancelled) {
-    const std::size_t n = co_await st->output.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
+    const std::size_t n =
+        co_await st->output.async_read_some(asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
     if (captured.size() < 512) captured.append(buf.data(), std::min(n, 512 - captured.size()));
     if (ec) {
       cancelled = ec == asio::error::operation_aborted && !st->timed_out;
@@ -149,7 +150,8 @@ asio::awaitable<attempt_result> run_command(const std::vector<std::string>& argv
   if (cancelled) {
     ::kill(st->pid, SIGKILL);
   } else {
-    co_await st->exited.async_wait(asio::posix::descriptor_base::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    co_await st->exited.async_wait(asio::posix::descriptor_base::wait_read,
+                                   asio::redirect_error(asio::use_awaitable, ec));
     if (ec) ::kill(st->pid, SIGKILL);
   }
   timer.cancel();

@@ -47,8 +47,8 @@ message build_message(const notice_row& notice, std::string_view target) {
            {"VIDQ_IDEMPOTENCY_KEY", m.idempotency_key},
            {"VIDQ_AT", utc_text(notice.at, "%Y-%m-%dT%H:%M:%SZ")}};
   static constexpr std::pair<const char*, const char*> from_data[] = {
-      {"job_id", "VIDQ_JOB_ID"},   {"key", "VIDQ_JOB_KEY"},          {"batch", "VIDQ_BATCH"},
-      {"state", "VIDQ_STATE"},     {"account", "VIDQ_ACCOUNT"},      {"video_path", "VIDQ_VIDEO_PATH"},
+      {"job_id", "VIDQ_JOB_ID"},         {"key", "VIDQ_JOB_KEY"},      {"batch", "VIDQ_BATCH"},
+      {"state", "VIDQ_STATE"},           {"account", "VIDQ_ACCOUNT"},  {"video_path", "VIDQ_VIDEO_PATH"},
       {"error_code", "VIDQ_ERROR_CODE"}, {"manifest", "VIDQ_MANIFEST"}};
   for (const auto& [field, var] : from_data) {
     if (const auto* v = data.if_contains(field); v && !v->is_null()) m.env.emplace_back(var, text_of(*v));

@@ -35,15 +35,19 @@ result<void> run_cached(database& db, const char* sql, const auto& bind) {
 
 std::string_view to_string(delivery_status s) noexcept {
   switch (s) {
-    case delivery_status::pending: return "pending";
-    case delivery_status::delivered: return "delivered";
-    case delivery_status::failed: return "failed";
+    case delivery_status::pending:
+      return "pending";
+    case delivery_status::delivered:
+      return "delivered";
+    case delivery_status::failed:
+      return "failed";
   }
   return "pending";
 }
 
 result<std::vector<notify::notice_row>> notice_store::to_fan_out(int limit) {
-  auto stmt = db_.cached("SELECT " VIDQ_NOTICE_COLUMNS " FROM notices n INDEXED BY notices_to_fan_out "
+  auto stmt = db_.cached("SELECT " VIDQ_NOTICE_COLUMNS
+                         " FROM notices n INDEXED BY notices_to_fan_out "
                          "WHERE n.fanned_out = 0 ORDER BY n.id LIMIT ?1");
   if (!stmt) return stmt.error();
   (*stmt)->bind(1, limit);
@@ -67,9 +71,9 @@ result<bool> notice_store::fan_out(std::int64_t notice_id, std::string_view payl
   if (db_.changes() == 0) return false;
   const millis now = clock_.now();
   for (const auto& target : targets) {
-    auto r = run_cached(db_,
-                        "INSERT OR IGNORE INTO notice_deliveries(notice_id, target, next_attempt_at) VALUES (?1, ?2, ?3)",
-                        [&](statement& s) { s.bind(1, notice_id).bind_view(2, target).bind(3, now); });
+    auto r = run_cached(
+        db_, "INSERT OR IGNORE INTO notice_deliveries(notice_id, target, next_attempt_at) VALUES (?1, ?2, ?3)",
+        [&](statement& s) { s.bind(1, notice_id).bind_view(2, target).bind(3, now); });
     if (!r) return {boost::system::in_place_error, r.error()};
   }
   if (auto c = tx->commit(); !c) return {boost::system::in_place_error, c.error()};
@@ -77,11 +81,11 @@ result<bool> notice_store::fan_out(std::int64_t notice_id, std::string_view payl
 }
 
 result<std::vector<due_delivery>> notice_store::due(millis now, int limit) {
-  auto stmt = db_.cached(
-      "SELECT d.target, d.attempts, " VIDQ_NOTICE_COLUMNS " FROM notice_deliveries d INDEXED BY notice_deliveries_due "
-      "JOIN notices n ON n.id = d.notice_id "
-      "WHERE d.next_attempt_at <= ?1 AND d.delivered_at IS NULL AND d.gave_up_at IS NULL "
-      "ORDER BY d.next_attempt_at LIMIT ?2");
+  auto stmt = db_.cached("SELECT d.target, d.attempts, " VIDQ_NOTICE_COLUMNS
+                         " FROM notice_deliveries d INDEXED BY notice_deliveries_due "
+                         "JOIN notices n ON n.id = d.notice_id "
+                         "WHERE d.next_attempt_at <= ?1 AND d.delivered_at IS NULL AND d.gave_up_at IS NULL "
+                         "ORDER BY d.next_attempt_at LIMIT ?2");
   if (!stmt) return stmt.error();
   (*stmt)->bind(1, now).bind(2, limit);
   std::vector<due_delivery> out;
@@ -98,8 +102,9 @@ result<std::vector<due_delivery>> notice_store::due(millis now, int limit) {
 }
 
 result<std::optional<millis>> notice_store::next_due() {
-  auto stmt = db_.cached("SELECT min(next_attempt_at) FROM notice_deliveries INDEXED BY notice_deliveries_due "
-                         "WHERE delivered_at IS NULL AND gave_up_at IS NULL");
+  auto stmt = db_.cached(
+      "SELECT min(next_attempt_at) FROM notice_deliveries INDEXED BY notice_deliveries_due "
+      "WHERE delivered_at IS NULL AND gave_up_at IS NULL");
   if (!stmt) return stmt.error();
   auto row = (*stmt)->step();
   std::optional<millis> at;
@@ -118,14 +123,14 @@ result<void> notice_store::record_delivered(std::int64_t notice_id, std::string_
 
 result<void> notice_store::record_failed(std::int64_t notice_id, std::string_view target, std::string_view error,
                                          std::optional<millis> next_attempt) {
-  return run_cached(db_,
-                    "UPDATE notice_deliveries SET attempts = attempts + 1, last_error = ?3, "
-                    "next_attempt_at = coalesce(?4, next_attempt_at), gave_up_at = CASE WHEN ?4 IS NULL THEN ?5 END "
-                    "WHERE notice_id = ?1 AND target = ?2 AND delivered_at IS NULL",
-                    [&](statement& s) {
-                      s.bind(1, notice_id).bind_view(2, target).bind_view(3, error).bind(4, next_attempt).bind(
-                          5, clock_.now());
-                    });
+  return run_cached(
+      db_,
+      "UPDATE notice_deliveries SET attempts = attempts + 1, last_error = ?3, "
+      "next_attempt_at = coalesce(?4, next_attempt_at), gave_up_at = CASE WHEN ?4 IS NULL THEN ?5 END "
+      "WHERE notice_id = ?1 AND target = ?2 AND delivered_at IS NULL",
+      [&](statement& s) {
+        s.bind(1, notice_id).bind_view(2, target).bind_view(3, error).bind(4, next_attempt).bind(5, clock_.now());
+      });
 }
 
 result<void> notice_store::record_budget_blocked(std::string_view reason) {
@@ -209,7 +214,8 @@ result<int> notice_store::prune(millis cutoff, int max_rows) {
   if (!done) return done.error();
   for (const auto id : ids) {
     // Explicitly, so the result does not depend on PRAGMA foreign_keys.
-    for (const char* sql : {"DELETE FROM notice_deliveries WHERE notice_id = ?1", "DELETE FROM notices WHERE id = ?1"}) {
+    for (const char* sql :
+         {"DELETE FROM notice_deliveries WHERE notice_id = ?1", "DELETE FROM notices WHERE id = ?1"}) {
       if (auto r = run_cached(db_, sql, [&](statement& s) { s.bind(1, id); }); !r) return r.error();
     }
   }

@@ -58,7 +58,7 @@ TEST_F(NoticeStore, ARolledBackChangeLeavesNoNotice) {
     ASSERT_TRUE(tx);
     t.exec("UPDATE jobs SET state = 'cancelled' WHERE id = 1");
     EXPECT_EQ(t.scalar("SELECT count(*) FROM notices"), 1);  // batch_finished, seen inside the transaction
-  }  // destroyed uncommitted: rolled back
+  }                                                          // destroyed uncommitted: rolled back
   EXPECT_EQ(t.scalar("SELECT count(*) FROM notices"), 0);
   EXPECT_EQ(t.text("SELECT state FROM jobs WHERE id = 1"), "queued");
 }
@@ -102,7 +102,7 @@ TEST_F(NoticeStore, FanOutScheduleRecordAndList) {
   ASSERT_EQ(pending->size(), 2u);
   t.clock.set(1'000'000);
   ASSERT_TRUE(notices.fan_out((*pending)[0].id, (*pending)[0].payload, {"hook", "cmd"}).value());
-  EXPECT_FALSE(notices.fan_out((*pending)[0].id, "{}", {"hook"}).value());  // once only
+  EXPECT_FALSE(notices.fan_out((*pending)[0].id, "{}", {"hook"}).value());   // once only
   ASSERT_TRUE(notices.fan_out((*pending)[1].id, R"({"x":1})", {}).value());  // no target wants it
   EXPECT_EQ(notices.to_fan_out(10)->size(), 0u);
   EXPECT_EQ(t.text("SELECT payload FROM notices WHERE id = " + std::to_string((*pending)[1].id)), R"({"x":1})");
@@ -146,7 +146,7 @@ TEST_F(NoticeStore, PruneKeepsPendingAndRecentNotices) {
   ASSERT_TRUE(notices.fan_out(rows[0].id, rows[0].payload, {"hook"}));
   ASSERT_TRUE(notices.fan_out(rows[1].id, rows[1].payload, {"hook"}));
   ASSERT_TRUE(notices.record_delivered(rows[0].id, "hook"));  // rows[1] stays pending
-  t.exec("UPDATE jobs SET state = 'failed' WHERE id = 3");      // not fanned out
+  t.exec("UPDATE jobs SET state = 'failed' WHERE id = 3");    // not fanned out
   t.exec("UPDATE notices SET at = 0");
   EXPECT_EQ(notices.prune(1, 100).value(), 1);
   EXPECT_EQ(t.scalar("SELECT count(*) FROM notices"), 3);  // pending, unfanned and the batch notice stay

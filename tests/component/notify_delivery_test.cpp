@@ -112,8 +112,9 @@ TEST(NotifyWebhook, Non2xxAndUnreachableAreFailuresThatSayWhy) {
 attempt_result run(const std::vector<std::string>& argv, const message& m, millis timeout = 5'000) {
   asio::io_context ioc;
   attempt_result r;
-  EXPECT_TRUE(run_test(ioc, [&]() -> awaitable<void> { r = co_await run_command(argv, m.env, m.body, timeout); },
-                       std::chrono::milliseconds(timeout + 10'000)));
+  EXPECT_TRUE(run_test(
+      ioc, [&]() -> awaitable<void> { r = co_await run_command(argv, m.env, m.body, timeout); },
+      std::chrono::milliseconds(timeout + 10'000)));
   return r;
 }
 
@@ -130,8 +131,10 @@ TEST(NotifyCommand, GetsTheBodyOnStdinAndTheEventInItsEnvironment) {
   ::setenv("VIDQ_TEST_PRIVATE_KEY", "must-not-leak", 1);
   const auto m = sample_message();
   const auto r = run({"/bin/sh", "-c",
-                      "cat > '" + out + "'; printf '\\n%s|%s|%s|%s' \"$VIDQ_EVENT\" \"$VIDQ_BATCH\" "
-                      "\"$VIDQ_IDEMPOTENCY_KEY\" \"${VIDQ_TEST_PRIVATE_KEY:-absent}\" >> '" + out + "'"},
+                      "cat > '" + out +
+                          "'; printf '\\n%s|%s|%s|%s' \"$VIDQ_EVENT\" \"$VIDQ_BATCH\" "
+                          "\"$VIDQ_IDEMPOTENCY_KEY\" \"${VIDQ_TEST_PRIVATE_KEY:-absent}\" >> '" +
+                          out + "'"},
                      m);
   ::unsetenv("VIDQ_TEST_PRIVATE_KEY");
   EXPECT_TRUE(r.delivered) << r.error;

@@ -24,12 +24,11 @@ using net_test::scripted_reply;
 
 constexpr const char* secret = "whsec-e2e-0123456789";
 
-daemon_settings notifying(const std::string& url, const std::string& secret_path,
-                          const std::string& events) {
+daemon_settings notifying(const std::string& url, const std::string& secret_path, const std::string& events) {
   daemon_settings s;
   s.output_extra = "path_template = \"{batch}/{key}\"\nwrite_manifest = true\n";
-  s.extra_toml = "[[notify]]\nname = \"hook\"\nurl = \"" + url + "\"\nevents = [" + events +
-                 "]\nsecret_file = \"" + secret_path + "\"\ntimeout_seconds = 5\n";
+  s.extra_toml = "[[notify]]\nname = \"hook\"\nurl = \"" + url + "\"\nevents = [" + events + "]\nsecret_file = \"" +
+                 secret_path + "\"\ntimeout_seconds = 5\n";
   return s;
 }
 
@@ -63,7 +62,8 @@ TEST(DaemonNotify, BatchFinishedArrivesSignedOnTheThirdTryAfterTwo500s) {
   });
   daemon_harness h;
   write_file(h.dir() / "hook.secret", std::string(secret) + "\n");
-  h.write_config(notifying(receiver.url(), (h.dir() / "hook.secret").string(), "\"batch_finished\", \"job_succeeded\""));
+  h.write_config(
+      notifying(receiver.url(), (h.dir() / "hook.secret").string(), "\"batch_finished\", \"job_succeeded\""));
   ASSERT_EQ(h.import_jobs(daemon_harness::jobs(4, "cogvideox-3", "spring")).exit_code, 0);  // priced: spend > 0
 
   const pid_t pid = h.start();  // --exit-when-idle: it waits for the notices (retries within 30 s)

@@ -32,7 +32,9 @@ webhook_receiver::~webhook_receiver() {
   thread_.join();
 }
 
-std::string webhook_receiver::url(const std::string& target) const { return server_->url(target); }
+std::string webhook_receiver::url(const std::string& target) const {
+  return server_->url(target);
+}
 
 std::vector<net_test::received_request> webhook_receiver::received() const {
   std::lock_guard lock(mutex_);

@@ -33,7 +33,8 @@ notice_row job_notice() {
   n.at = 1'764'576'000'000;  // 2025-12-01T08:00:00Z
   n.job_id = 7;
   n.batch = "春季 促销";
-  n.payload = R"({"job_id":7,"key":"SKU-1","batch":"春季 促销","state":"succeeded","video_path":"/v/SKU-1.mp4","error_code":null})";
+  n.payload =
+      R"({"job_id":7,"key":"SKU-1","batch":"春季 促销","state":"succeeded","video_path":"/v/SKU-1.mp4","error_code":null})";
   return n;
 }
 
@@ -165,11 +166,12 @@ std::string load_error(const std::string& toml) {
 TEST(NotifyConfig, ParsesWebhookAndCommandTargets) {
   test::temp_dir dir;
   const auto path = dir.file("vidq.toml");
-  test::write_file(path, account +
-                             "[[notify]]\nname = \"shop\"\nurl = \"https://hooks.example.com/v\"\n"
-                             "events = [\"batch_finished\", \"job_failed\", \"job_failed\"]\n"
-                             "secret_file = \"hook.secret\"\ntimeout_seconds = 3\nretry_for_hours = 2\n"
-                             "[[notify]]\ncommand = [\"/usr/bin/logger\", \"-t\", \"vidq\"]\nevents = [\"account_paused\"]\n");
+  test::write_file(
+      path, account +
+                "[[notify]]\nname = \"shop\"\nurl = \"https://hooks.example.com/v\"\n"
+                "events = [\"batch_finished\", \"job_failed\", \"job_failed\"]\n"
+                "secret_file = \"hook.secret\"\ntimeout_seconds = 3\nretry_for_hours = 2\n"
+                "[[notify]]\ncommand = [\"/usr/bin/logger\", \"-t\", \"vidq\"]\nevents = [\"account_paused\"]\n");
   const auto c = ops::load_config(path);
   ASSERT_EQ(c.notify.size(), 2u);
   EXPECT_EQ(c.notify[0].name, "shop");
@@ -190,7 +192,8 @@ TEST(NotifyConfig, RefusesWhatCannotWork) {
                 .find("notify[0].url: http:// only to a loopback address"),
             std::string::npos);
   EXPECT_NE(load_error(account + hook).find("notify[0].events: must be a non-empty array"), std::string::npos);
-  EXPECT_NE(load_error(account + hook + "events = [\"job_done\"]\n").find("'job_done' is not one of"), std::string::npos);
+  EXPECT_NE(load_error(account + hook + "events = [\"job_done\"]\n").find("'job_done' is not one of"),
+            std::string::npos);
   EXPECT_NE(load_error(account + "[[notify]]\nevents = [\"job_failed\"]\n").find("exactly one of url and command"),
             std::string::npos);
   EXPECT_NE(load_error(account + hook + "command = [\"x\"]\nevents = [\"job_failed\"]\n").find("exactly one"),
@@ -201,11 +204,13 @@ TEST(NotifyConfig, RefusesWhatCannotWork) {
   EXPECT_NE(load_error(account + "[[notify]]\ncommand = [\"x\"]\nevents = [\"job_failed\"]\nsecret_env = \"S\"\n")
                 .find("notify[0].secret_env"),
             std::string::npos);
-  EXPECT_NE(load_error(account + hook + "events = [\"job_failed\"]\n" + hook + "events = [\"job_failed\"]\nname = \"notify-1\"\n")
+  EXPECT_NE(load_error(account + hook + "events = [\"job_failed\"]\n" + hook +
+                       "events = [\"job_failed\"]\nname = \"notify-1\"\n")
                 .find("duplicate name 'notify-1'"),
             std::string::npos);
-  EXPECT_NE(load_error(account + hook + "events = [\"job_failed\"]\ntimeout = 3\n").find("notify[0].timeout: unknown key"),
-            std::string::npos);
+  EXPECT_NE(
+      load_error(account + hook + "events = [\"job_failed\"]\ntimeout = 3\n").find("notify[0].timeout: unknown key"),
+      std::string::npos);
 }
 
 }  // namespace
