@@ -187,3 +187,37 @@ TEST(DaemonNotify, ABatchEndingInClaimFailuresGetsItsManifestAndACommandNotice) 
 
 }  // namespace
 }  // namespace vidq::test
+
+namespace vidq::test {
+namespace {
+
+TEST(DaemonNotify, ASighupAddsATargetAndABadSecretRefusesTheReload) {
+  webhook_receiver receiver;
+  daemon_harness h;
+  const pid_t pid = h.start("");
+  ASSERT_TRUE(wait_for([&] { return h.log_text().find("daemon_ready") != std::string::npos; }, 30s));
+  daemon_settings bad;
+  bad.extra_toml = "[[notify]]\nurl = \"" + receiver.url() +
+                   "\"\nevents = [\"batch_finished\"]\nsecret_env = \"VIDQ_NOT_SET_ANYWHERE\"\n";
+  h.write_config(bad);
+  h.signal(pid, SIGHUP);
+  ASSERT_TRUE(wait_for([&] { return h.log_text().find("config_reload_failed") != std::string::npos; }, 30s));
+  EXPECT_NE(h.log_text().find("notify[0] 'notify-1' secret"), std::string::npos) << h.log_text().substr(0, 4000);
+
+  daemon_settings good;
+  good.extra_toml = "[[notify]]\nurl = \"" + receiver.url() + "\"\nevents = [\"batch_finished\"]\n";
+  h.write_config(good);
+  h.signal(pid, SIGHUP);
+  ASSERT_TRUE(wait_for([&] { return h.log_text().find("config_reloaded") != std::string::npos; }, 30s));
+  ASSERT_EQ(h.import_jobs(daemon_harness::jobs(2, "cogvideox-flash", "after-reload")).exit_code, 0);
+  ASSERT_TRUE(wait_for([&] { return of_event(receiver.received(), "batch_finished").size() == 1; }, 120s))
+      << h.log_text().substr(0, 4000);
+  h.signal(pid, SIGTERM);
+  const auto code = h.wait(pid, 60s);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(of_event(receiver.received(), "batch_finished").size(), 1u);
+}
+
+}  // namespace
+}  // namespace vidq::test
