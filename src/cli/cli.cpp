@@ -28,6 +28,7 @@ int run_cli(int argc, char** argv) {
   cli::register_cancel_retry(app, ctx);
   cli::register_account(app, ctx);
   cli::register_db(app, ctx);
+  cli::register_notify(app, ctx);
   cli::register_doctor(app, ctx);
   cli::register_run(app, ctx);
   cli::register_sim(app, ctx);

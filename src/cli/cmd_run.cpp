@@ -9,6 +9,7 @@
 #include "vidq/engine/fetch.hpp"
 #include "vidq/engine/output_name.hpp"
 #include "vidq/net/https_client.hpp"
+#include "vidq/notify/transport.hpp"
 #include "vidq/ops/config_reload.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/metrics.hpp"
@@ -116,6 +117,22 @@ int run_daemon(context& ctx, const run_options& opt) {
     report_error("config", why);
     return exit_usage;
   }
+  // Notices get their own client: plain http is allowed there (the config lets it through
+  // only to loopback addresses), never for the provider.
+  net::client_options notify_options;
+  notify_options.tls.ca_file = s->config.tls_ca_file;
+  notify_options.allow_plain_http = true;
+  auto notify_http = net::https_client::create(ioc.get_executor(), notify_options);
+  if (!notify_http) {
+    report_error("tls", "cannot set up TLS for [[notify]] (check [tls] ca_file): " + notify_http.error().message());
+    return exit_usage;
+  }
+  auto targets = notify::load_targets(s->config, why);
+  if (!targets) {
+    report_error("config", why);
+    return exit_usage;
+  }
+  notify::real_transport notice_transport(**notify_http, s->clock);
   engine::https_result_fetcher fetcher(**http, s->config.output_dir);
   ops::metrics metrics;
   daemon::scheduler_options options;
@@ -123,8 +140,9 @@ int run_daemon(context& ctx, const run_options& opt) {
   options.seed = opt.seed;
   options.shutdown_grace = static_cast<millis>(opt.grace_seconds * 1000);
   options.watchdog = ops::watchdog_interval();
-  daemon::scheduler sched(ioc.get_executor(), {s->db, s->clock, fetcher, metrics}, s->config, std::move(*clients),
-                          options);
+  daemon::scheduler sched(ioc.get_executor(),
+                          {s->db, s->clock, fetcher, metrics, &notice_transport, std::move(*targets)}, s->config,
+                          std::move(*clients), options);
 
   // The status server reads s->config, which a reload replaces in place. Without a token
   // it still serves everything read-only (the default token_env is often unset).
@@ -185,7 +203,10 @@ int run_daemon(context& ctx, const run_options& opt) {
               reason = token_why;
             }
           }
-          auto fresh_clients = reason.empty() ? make_clients(*fresh, **http, s->clock, reason) : std::nullopt;
+          // [[notify]] changes apply; a secret that no longer loads refuses the whole reload.
+          auto fresh_targets = reason.empty() ? notify::load_targets(*fresh, reason) : std::nullopt;
+          auto fresh_clients =
+              fresh_targets ? make_clients(*fresh, **http, s->clock, reason) : std::optional<daemon::client_map>();
           if (!fresh_clients) {
             log::error("config_reload_failed", {{"reason", reason}});
             ops::notify_ready();
@@ -195,7 +216,7 @@ int run_daemon(context& ctx, const run_options& opt) {
           fetcher.set_output_dir(fresh->output_dir);  // /files reads s->config: both move together
           if (status_srv) status_srv->set_token(std::move(fresh_token));
           s->config = *fresh;
-          sched.reload(std::move(*fresh), std::move(*fresh_clients));
+          sched.reload(std::move(*fresh), std::move(*fresh_clients), std::move(*fresh_targets));
           ops::notify_ready();
         }
       },

@@ -9,9 +9,12 @@
 #include "vidq/ops/sd_notify.hpp"
 #include "vidq/provider/models.hpp"
 #include "vidq/store/charge_store.hpp"
+#include "vidq/store/notice_store.hpp"
+#include "vidq/store/sqlite.hpp"
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 namespace vidq::daemon {
 
@@ -23,7 +26,7 @@ void scheduler::admit() {
   queue_dirty_ = false;
   next_rescan_ = t + opt_.rescan;
   last_admit_ = t;
-  budget_block_.reset();
+  const auto blocked_before = std::exchange(budget_block_, std::nullopt);
   if (spend_day_ != 0 && engine::utc_day_start(t) != spend_day_) {
     // A new UTC day: what the ledger already holds for it (submits still in flight were
     // reserved against yesterday and are charged, if at all, with today's date).
@@ -61,6 +64,14 @@ void scheduler::admit() {
     begin = end;
   }
   for (auto& [model, lane_groups] : pool) admit_pool(model, std::move(lane_groups));
+  // A budget block is the scheduler's decision, not a row a trigger could see: its notice
+  // is written here, when the block starts (or its reason changes).
+  if (budget_block_ && budget_block_ != blocked_before) {
+    log::warn("budget_blocked", {{"reason", *budget_block_}});
+    if (auto r = store::notice_store(db_, clock_).record_budget_blocked(*budget_block_); !r) {
+      log::warn("notice_record_failed", {{"event", "budget_blocked"}, {"error", r.error().message()}});
+    }
+  }
   // `systemctl status` line (a no-op outside systemd).
   int in_flight = 0;
   for (const auto& [account, model] : admission_.lanes()) in_flight += admission_.in_flight(account, model);

@@ -8,7 +8,6 @@
 #include "vidq/engine/output_name.hpp"
 #include "vidq/engine/paid_result.hpp"
 #include "vidq/ops/log.hpp"
-#include "vidq/output/manifest.hpp"
 #include "vidq/store/output_store.hpp"
 
 #include <boost/json/parse.hpp>
@@ -55,36 +54,6 @@ result<std::filesystem::path> claim_output_stem(store::output_store& outputs, co
     if (auto reserved = outputs.reserve_video_path(row.id, video); !reserved) return reserved.error();
     return stem;
   }
-}
-
-// [output] write_manifest: once the batch of a job that just reached succeeded/failed has
-// nothing queued or in flight, its manifest.csv is (re)written atomically. The checks are
-// indexed lookups; the write is one small file, synchronous like the download's own renames.
-void write_manifest_if_finished(store::database& db, const ops::config& cfg, const std::string& batch) {
-  if (!cfg.write_manifest) return;
-  store::output_store outputs(db);
-  auto finished = outputs.batch_finished(batch);
-  if (!finished || !*finished) return;
-  store::manifest_filter filter;
-  filter.batch = batch;
-  auto rows = outputs.manifest(filter);
-  if (!rows) {
-    log::error("manifest_unreadable", {{"batch", batch}, {"error", rows.error().message()}});
-    return;
-  }
-  namespace fs = std::filesystem;
-  const fs::path folder = fs::path(cfg.output_dir) / engine::batch_folder(cfg.output_path_template, batch);
-  const fs::path file = folder / (folder == fs::path(cfg.output_dir) ? engine::sanitize_component(batch) + ".manifest.csv"
-                                                                     : std::string("manifest.csv"));
-  output::manifest_options options;
-  options.output_dir = cfg.output_dir;
-  std::error_code ec;
-  fs::create_directories(folder, ec);
-  if (auto w = output::write_manifest_file(file, output::render_manifest(*rows, options)); !w) {
-    log::error("manifest_write_failed", {{"batch", batch}, {"path", file.string()}});
-    return;
-  }
-  log::info("batch_manifest_written", {{"batch", batch}, {"path", file.string()}, {"jobs", rows->size()}});
 }
 
 }  // namespace
@@ -226,7 +195,6 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
       log_job(log::level::info, "job_failed", row,
               {{"from", "processing"}, {"to", "failed"}, {"code", code}, {"message", message}, {"polls", polls_done}});
       release(row.account, row.model);
-      write_manifest_if_finished(db_, cfg_, row.batch);
     }
   } else if (reschedule_at) {
     metrics_.bump(metrics_.polls, outcome);
@@ -306,8 +274,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
                  {"download_ms", t - started},
                  {"total_ms", t - submitted}});
         if (!f->cover_error.empty()) log_job(log::level::warn, "cover_download_failed", row, {{"message", f->cover_error}});
-        write_manifest_if_finished(db_, cfg_, row.batch);
-      }
+        }
       urls_refreshed_.erase(row.id);
       break;
     }
@@ -345,8 +312,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
               [&] { return dispatch_.record_failed(row.id, job_state::downloading, v.error_code, v.message); }))) {
         log_job(log::level::warn, "job_failed", row,
                 {{"from", "downloading"}, {"to", "failed"}, {"code", v.error_code}, {"message", v.message}});
-        write_manifest_if_finished(db_, cfg_, row.batch);
-      }
+        }
       break;
     }
     metrics_.bump(metrics_.downloads, "retry");

@@ -9,6 +9,7 @@
 #include "vidq/store/charge_store.hpp"
 #include "vidq/store/db_identity.hpp"
 #include "vidq/store/housekeeping.hpp"
+#include "vidq/store/notice_store.hpp"
 #include "vidq/store/sqlite.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -27,6 +28,8 @@ namespace vidq::daemon {
 namespace asio = boost::asio;
 
 namespace {
+constexpr millis notice_keep = 7 * 86'400'000;  // delivered / given-up notices, then pruned
+
 millis scaled(millis ms, double scale) { return std::max<millis>(1, static_cast<millis>(static_cast<double>(ms) * scale)); }
 std::uint64_t mib_to_bytes(std::int64_t mib) { return static_cast<std::uint64_t>(std::max<std::int64_t>(mib, 0)) << 20; }
 }  // namespace
@@ -48,7 +51,10 @@ scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config 
                                      .quiet_period = scaled(60'000, cfg_.polling.duration_scale),
                                      .decrease_holdoff = scaled(5'000, cfg_.polling.duration_scale)}),
       rng_(options.seed != 0 ? options.seed : std::random_device{}()),
+      notifier_(std::make_unique<notifier>(ex, notifier_deps{deps.db, deps.clock, deps.metrics, deps.notice_transport},
+                                           cfg_, std::move(deps.notify_targets), options.seed)),
       wake_timer_(ex) {
+  notifier_->on_progress([this] { wake(); });
   disk_.set_min_free(mib_to_bytes(cfg_.output_min_free_mb));
   db_lock_ = engine::db_lock_watch(opt_.db_retry);
   if (!opt_.free_space) opt_.free_space = output::free_bytes;
@@ -242,6 +248,7 @@ void scheduler::tick() {
   start_probes();
   start_polls();
   start_downloads();
+  notifier_->pump();
 }
 
 bool scheduler::check_data_version() {
@@ -290,6 +297,13 @@ void scheduler::housekeeping() {
   next_housekeeping_ = t + opt_.housekeeping;
   // PASSIVE never waits for readers: an operator's long sqlite3 session only delays it.
   if (auto c = store::checkpoint(db_); !c) log::warn("checkpoint_failed", {{"error", c.error().message()}});
+  // The outbox stays bounded whatever [retention] says: finished notices go after 7 days
+  // (pending ones never; a delivery gives up after its target's retry_for_hours).
+  if (auto p = store::notice_store(db_, clock_).prune(t - notice_keep, 500); !p) {
+    log::warn("notice_prune_failed", {{"error", p.error().message()}});
+  } else if (*p > 0) {
+    log::info("notices_pruned", {{"notices", *p}});
+  }
   if (!cfg_.retention.finished_jobs && !cfg_.retention.events) return;
   if (!db_may_write()) {
     next_housekeeping_ = t + 1'000;
@@ -329,6 +343,7 @@ millis scheduler::next_wake() const {
   consider(breakers_.next_probe());
   consider(disk_.next_check());
   if (queue_dirty_ && db_lock_.locked()) consider(db_lock_.next_try());
+  consider(notifier_->next_wake());
   return when;
 }
 
@@ -351,6 +366,7 @@ void scheduler::wake() {
 
 bool scheduler::idle_now() {
   if (!tasks_.empty() || !download_queue_.empty() || !disk_waiting_.empty()) return false;
+  if (notifier_->has_work()) return false;  // a batch_finished notice is the point of a cron run
   auto counts = dispatch_.inflight_counts();
   if (!counts || !counts->empty()) return false;
   auto transient = dispatch_.transient_rows();
@@ -427,8 +443,9 @@ asio::awaitable<void> scheduler::drain() {
   for (auto& [key, t] : tasks_) {
     if (t->what != task_slot::kind::submit) t->signal.emit(asio::cancellation_type::terminal);
   }
+  notifier_->stop();  // an attempt cut here stays due: sent again at the next start
   const millis grace_end = started + opt_.shutdown_grace;
-  while (!tasks_.empty() && now() < grace_end) co_await sleep_until(std::min(grace_end, now() + 50));
+  while ((!tasks_.empty() || !notifier_->drained()) && now() < grace_end) co_await sleep_until(std::min(grace_end, now() + 50));
   if (!tasks_.empty()) {
     log::warn("shutdown_grace_over", {{"tasks", tasks_.size()}});
     for (auto& [key, t] : tasks_) t->signal.emit(asio::cancellation_type::terminal);
@@ -530,11 +547,12 @@ bool scheduler::resume_account(std::string_view name) {
   return true;
 }
 
-void scheduler::reload(ops::config cfg, client_map clients) {
+void scheduler::reload(ops::config cfg, client_map clients, std::vector<notify::target> targets) {
   for (auto& [name, c] : clients_) retired_clients_.push_back(std::move(c));
   clients_ = std::move(clients);
   cfg_ = std::move(cfg);
   disk_.set_min_free(mib_to_bytes(cfg_.output_min_free_mb));
+  notifier_->reload(cfg_, std::move(targets));
   sync_accounts();
   sync_pauses();
   batch_spend_.clear();

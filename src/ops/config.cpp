@@ -193,6 +193,86 @@ account_config read_account(const toml::table& table, const std::string& file, s
   return a;
 }
 
+notify_config read_notify(const toml::table& table, const std::string& file, std::size_t index,
+                          const std::filesystem::path& base) {
+  table_reader r(table, file, "notify[" + std::to_string(index) + "].");
+  notify_config n;
+  n.name = "notify-" + std::to_string(index + 1);
+  r.read("name", n.name);
+  if (n.name.empty()) r.fail("name", "must not be empty");
+  r.read("url", n.url);
+  r.allow("command");
+  if (const toml::node* node = table.get("command")) {
+    const toml::array* argv = node->as_array();
+    if (!argv || argv->empty()) r.fail("command", "must be a non-empty array of strings (argv)");
+    for (const auto& item : *argv) {
+      const auto* arg = item.as_string();
+      if (!arg) r.fail("command", "must be a non-empty array of strings (argv)");
+      n.command.push_back(arg->get());
+    }
+    if (n.command.front().empty()) r.fail("command", "the program (first element) must not be empty");
+  }
+  if (n.url.empty() == n.command.empty()) {
+    r.fail("url", "exactly one of url and command is required (two entries notify both ways)");
+  }
+  if (!n.url.empty()) {
+    if (auto problem = notify_url_problem(n.url); !problem.empty()) r.fail("url", problem);
+  }
+  r.allow("events");
+  const toml::node* events = table.get("events");
+  const toml::array* list = events ? events->as_array() : nullptr;
+  if (!list || list->empty()) r.fail("events", "must be a non-empty array of event names");
+  for (const auto& item : *list) {
+    const auto* name = item.as_string();
+    const auto event = name ? parse_notice_event(name->get()) : std::nullopt;
+    if (!event) {
+      r.fail("events", "'" + (name ? name->get() : std::string("?")) +
+                           "' is not one of: batch_finished, job_succeeded, job_failed, account_paused, budget_blocked");
+    }
+    if (!n.wants(*event)) n.events.push_back(*event);
+  }
+  r.read("secret_env", n.secret_env);
+  r.read("secret_file", n.secret_file);
+  n.secret_file = resolve(base, n.secret_file);
+  if (table.contains("secret")) {
+    r.fail("secret", "secrets are never read from the config file; use secret_env or secret_file");
+  }
+  if (!n.command.empty() && !(n.secret_env.empty() && n.secret_file.empty())) {
+    r.fail("secret_env", "a signature secret is for webhooks (url); a command is trusted by running it");
+  }
+  r.read_seconds("timeout_seconds", n.timeout, 0.1, 600);
+  if (auto hours = r.get<double>("retry_for_hours")) {
+    if (!(*hours >= 0.01 && *hours <= 24 * 30)) r.fail("retry_for_hours", "must be between 0.01 and 720");
+    n.retry_for = static_cast<millis>(std::llround(*hours * 3'600'000.0));
+  }
+  r.reject_unknown();
+  return n;
+}
+
+// [[key]] tables read by `read_one(table, index)` into `out`, each with a `name` unique
+// among them ("<key>[i].name: duplicate <what> '<name>'").
+template <class T, class F>
+void read_named_tables(table_reader& top, const toml::table& root, std::string_view key, std::string_view what,
+                       std::vector<T>& out, F read_one) {
+  top.allow(key);
+  const toml::node* node = root.get(key);
+  if (!node) return;
+  const auto* array = node->as_array();
+  if (!array || !array->is_array_of_tables()) {
+    top.fail(key, "must be an array of tables ([[" + std::string(key) + "]])");
+  }
+  std::size_t index = 0;
+  for (const auto& item : *array) {
+    out.push_back(read_one(*item.as_table(), index++));
+    for (std::size_t i = 0; i + 1 < out.size(); ++i) {
+      if (out[i].name == out.back().name) {
+        top.fail(std::string(key) + "[" + std::to_string(index - 1) + "].name",
+                 "duplicate " + std::string(what) + " '" + out.back().name + "'");
+      }
+    }
+  }
+}
+
 void read_polling(table_reader& r, polling_config& p) {
   r.read_positive("growth", p.growth, 10);
   if (p.growth < 1.0) r.fail("growth", "must be >= 1");
@@ -270,6 +350,37 @@ int account_config::cap() const {
 
 bool account_config::serves(std::string_view model) const {
   return models.empty() || std::find(models.begin(), models.end(), model) != models.end();
+}
+
+bool notify_config::wants(notice_event e) const { return std::find(events.begin(), events.end(), e) != events.end(); }
+
+std::string notify_url_problem(std::string_view url) {
+  if (url.starts_with("https://")) {
+    return url.size() > 8 ? std::string() : "'" + std::string(url) + "' has no host";
+  }
+  if (!url.starts_with("http://")) return "'" + std::string(url) + "' is not an https:// (or loopback http://) URL";
+  std::string_view rest = url.substr(7);
+  if (rest.find('@') < rest.find('/')) return "must not hold credentials (use secret_env / secret_file)";
+  std::string_view host;
+  if (rest.starts_with("[")) {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return "'" + std::string(url) + "' has an unclosed [";
+    host = rest.substr(1, close - 1);
+  } else {
+    host = rest.substr(0, std::min(rest.find(':'), rest.find('/')));
+  }
+  const bool loopback_v4 = [&] {
+    if (!host.starts_with("127.")) return false;
+    int dots = 0;
+    for (char ch : host) {
+      if (ch == '.') ++dots;
+      else if (ch < '0' || ch > '9') return false;
+    }
+    return dots == 3;
+  }();
+  if (loopback_v4 || host == "::1" || host == "localhost") return {};
+  return "http:// only to a loopback address (127.0.0.1, [::1], localhost); use https:// for '" +
+         std::string(host) + "'";
 }
 
 const account_config* config::find_account(std::string_view name) const {
@@ -395,21 +506,11 @@ config load_config(const std::string& path) {
     r.reject_unknown();
   }
 
-  top.allow("accounts");
-  if (const toml::node* node = root.get("accounts")) {
-    const auto* array = node->as_array();
-    if (!array || !array->is_array_of_tables()) top.fail("accounts", "must be an array of tables ([[accounts]])");
-    std::size_t index = 0;
-    for (const auto& item : *array) {
-      c.accounts.push_back(read_account(*item.as_table(), path, index++, base));
-      for (std::size_t i = 0; i + 1 < c.accounts.size(); ++i) {
-        if (c.accounts[i].name == c.accounts.back().name) {
-          top.fail("accounts[" + std::to_string(index - 1) + "].name", "duplicate account name '" + c.accounts.back().name + "'");
-        }
-      }
-    }
-  }
+  read_named_tables(top, root, "accounts", "account name", c.accounts,
+                    [&](const toml::table& t, std::size_t i) { return read_account(t, path, i, base); });
   if (c.accounts.empty()) c.accounts = default_config().accounts;
+  read_named_tables(top, root, "notify", "name", c.notify,
+                    [&](const toml::table& t, std::size_t i) { return read_notify(t, path, i, base); });
   top.reject_unknown();
 
   c.database_path = resolve(base, c.database_path);

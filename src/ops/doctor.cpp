@@ -4,11 +4,14 @@
 #include "vidq/engine/disk_pressure.hpp"
 #include "vidq/output/free_space.hpp"
 #include "vidq/status/server.hpp"
+#include "vidq/ops/secrets.hpp"
 #include "vidq/store/migrations.hpp"
+#include "vidq/store/notice_store.hpp"
 
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -196,6 +199,55 @@ void check_output(state& s) {
   check_free_space(s);
 }
 
+// [[notify]]: each target's secret loads (never shown), a webhook is signed, a command's
+// program exists; then the outbox: deliveries given up or waiting.
+void check_notify(state& s) {
+  for (const auto& n : s.cfg->notify) {
+    const std::string name = "notify " + n.name;
+    if (!n.secret_env.empty() || !n.secret_file.empty()) {
+      std::string why;
+      if (!load_secret(secret_source{n.secret_env, n.secret_file, {}}, why)) {
+        s.add(name, check_level::fail, "secret: " + why);
+        continue;
+      }
+    }
+    const std::string events = std::to_string(n.events.size()) + " event(s)";
+    if (!n.url.empty()) {
+      const std::string origin = n.url.substr(0, n.url.find('/', n.url.find("//") + 2));  // no path or query
+      if (n.secret_env.empty() && n.secret_file.empty()) {
+        s.add(name, check_level::warn, "webhook " + origin + ", " + events + ", unsigned (no secret_env/secret_file)");
+      } else {
+        s.add(name, check_level::ok, "webhook " + origin + ", " + events + ", signed");
+      }
+      continue;
+    }
+    const std::string& program = n.command.front();
+    bool found = ::access(program.c_str(), X_OK) == 0;
+    if (program.find('/') == std::string::npos) {  // looked up on PATH, as posix_spawnp does
+      found = false;
+      const char* path = std::getenv("PATH");
+      std::string_view dirs = path ? path : "/usr/bin:/bin";
+      while (!found && !dirs.empty()) {
+        const auto colon = dirs.find(':');
+        const std::string dir(dirs.substr(0, colon));
+        dirs = colon == std::string_view::npos ? std::string_view() : dirs.substr(colon + 1);
+        found = !dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0;
+      }
+    }
+    if (!found) s.add(name, check_level::fail, "command " + program + " is not an executable (or not on PATH)");
+    else s.add(name, check_level::ok, "command " + program + ", " + events);
+  }
+  if (!s.db) return;
+  auto counts = store::notice_counts(*s.db);
+  if (!counts) return;  // a database before schema 6: the schema check says so
+  if (counts->failed > 0) {
+    s.add("notices", check_level::warn,
+          std::to_string(counts->failed) + " delivery(ies) given up: `vidq notify list --failed`");
+  } else if (!s.cfg->notify.empty()) {
+    s.add("notices", check_level::ok, std::to_string(counts->pending) + " pending");
+  }
+}
+
 }  // namespace doctor_detail
 
 std::string_view to_string(check_level level) noexcept {
@@ -231,6 +283,7 @@ doctor_report run_doctor(const doctor_options& options, const std::function<void
       {"database", check_database},
       {"output dir", check_output},
       {"accounts", check_accounts},
+      {"notify", check_notify},
   };
   check_config(s);
   for (const auto& st : steps) {

@@ -27,6 +27,7 @@ struct state {
 void check_config(state& s);
 void check_database(state& s);
 void check_output(state& s);
-void check_accounts(state& s);  // doctor_network.cpp: TLS trust, keys, probes, pauses
+void check_accounts(state& s);
+void check_notify(state& s);    // doctor.cpp: [[notify]] secrets and commands, the outbox  // doctor_network.cpp: TLS trust, keys, probes, pauses
 
 }  // namespace vidq::ops::doctor_detail

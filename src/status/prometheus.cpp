@@ -134,6 +134,13 @@ std::string render_metrics(const db_gauges& db, const daemon::runtime_view& runt
   counters(e, "vidq_breaker_events_total",
            "Account circuit breaker: opened (endpoint unreachable), probe_failed, closed (a probe got an answer).",
            "event", m.breaker);
+  counters(e, "vidq_notice_attempts_total",
+           "[[notify]] delivery attempts: delivered, failed (will be retried), gave_up (retry_for_hours passed).",
+           "outcome", m.notices);
+  e.family("vidq_notice_deliveries_pending", "gauge", "Notice deliveries not yet delivered (retrying or due).");
+  e.sample("vidq_notice_deliveries_pending", static_cast<double>(db.notices_pending));
+  e.family("vidq_notice_deliveries_failed", "gauge", "Notice deliveries given up (see `vidq notify list --failed`).");
+  e.sample("vidq_notice_deliveries_failed", static_cast<double>(db.notices_failed));
   e.family("vidq_download_bytes_total", "counter", "Bytes of video downloaded.");
   e.sample("vidq_download_bytes_total", static_cast<double>(m.download_bytes));
 

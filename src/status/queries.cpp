@@ -1,6 +1,7 @@
 #include "vidq/status/queries.hpp"
 
 #include "vidq/store/charge_store.hpp"
+#include "vidq/store/notice_store.hpp"
 #include "vidq/store/sqlite.hpp"
 
 namespace vidq::status {
@@ -35,6 +36,10 @@ result<db_gauges> read_gauges(store::database& db, const std::vector<store::batc
   if (!row) return row.error();
   if (*row) g.oldest_queued_created_at = (*oldest)->get_int64(0);
   (*oldest)->reset();
+  auto notices = store::notice_counts(db);
+  if (!notices) return notices.error();
+  g.notices_pending = notices->pending;
+  g.notices_failed = notices->failed;
   return g;
 }
 

@@ -177,6 +177,25 @@ TEST_F(doctor_fixture, TheStatusListenAddressIsCheckedAsRunBindsIt) {
   EXPECT_TRUE(has(open.out, "only /healthz answers")) << open.out;
 }
 
+TEST_F(doctor_fixture, NotifyTargetsAreCheckedWithoutShowingSecretsOrQueries) {
+  test::write_file(dir.path() / "hook.secret", "whsec-doctor-0123456789\n");
+  write_config(sim.ca_file().string(), base(),
+               "[[notify]]\nname = \"signed\"\nurl = \"https://hooks.example.com/x?token=qwerty123\"\n"
+               "events = [\"batch_finished\"]\nsecret_file = \"hook.secret\"\n"
+               "[[notify]]\nname = \"open\"\nurl = \"http://127.0.0.1:9/x\"\nevents = [\"job_failed\"]\n"
+               "[[notify]]\nname = \"script\"\ncommand = [\"sh\", \"-c\", \"true\"]\nevents = [\"job_failed\"]\n"
+               "[[notify]]\nname = \"gone\"\ncommand = [\"/nonexistent/hook\"]\nevents = [\"job_failed\"]\n");
+  auto r = doctor(test::sim_v0, "--offline");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_TRUE(has(r.out, "ok    notify signed")) << r.out;
+  EXPECT_TRUE(has(r.out, "webhook https://hooks.example.com, 1 event(s), signed")) << r.out;
+  EXPECT_TRUE(has(r.out, "warn  notify open")) << r.out;
+  EXPECT_TRUE(has(r.out, "ok    notify script")) << r.out;
+  EXPECT_TRUE(has(r.out, "FAIL  notify gone")) << r.out;
+  EXPECT_FALSE(has(r.out, "whsec-doctor")) << r.out;
+  EXPECT_FALSE(has(r.out, "qwerty123")) << r.out;
+}
+
 // Issue 12 #4: a key file others can read is a warning.
 TEST_F(doctor_fixture, AKeyFileReadableByOthersIsAWarning) {
   test::write_file(dir.path() / "key", std::string(test::sim_v0) + "\n");

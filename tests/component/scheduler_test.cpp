@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -160,8 +161,9 @@ class Scheduler : public ::testing::Test {
     opt.exit_when_idle = exit_when_idle;
     opt.seed = 7;
     opt.free_space = [this](const std::filesystem::path&) { return free_space; };
-    sched = std::make_unique<daemon::scheduler>(ioc.get_executor(), daemon::scheduler_deps{t.db, t.clock, fetcher, metrics},
-                                                std::move(cfg), std::move(clients), opt);
+    sched = std::make_unique<daemon::scheduler>(
+        ioc.get_executor(), daemon::scheduler_deps{t.db, t.clock, fetcher, metrics, notice_transport, notify_targets},
+        std::move(cfg), std::move(clients), opt);
     asio::co_spawn(ioc, sched->run(), [this](std::exception_ptr e, result<void> r) {
       EXPECT_FALSE(e);
       if (expect_clean_exit) {
@@ -193,7 +195,33 @@ class Scheduler : public ::testing::Test {
   }
 
   std::int64_t count(const std::string& where) { return t.scalar("SELECT count(*) FROM jobs WHERE " + where); }
+
+  notify::transport* notice_transport = nullptr;
+  std::vector<notify::target> notify_targets;
 };
+
+// Records every notice; fails the first `failures` attempts of each notice.
+struct scripted_transport final : notify::transport {
+  int failures = 0;
+  std::vector<notify::message> sent;
+  std::map<std::int64_t, int> attempts;
+  asio::awaitable<notify::attempt_result> deliver(const notify::target&, const notify::message& m) override {
+    sent.push_back(m);
+    if (++attempts[m.notice_id] <= failures) co_return notify::attempt_result{false, "HTTP 500"};
+    co_return notify::attempt_result{true, {}};
+  }
+  int count(notice_event e) const {
+    return static_cast<int>(std::count_if(sent.begin(), sent.end(), [&](const auto& m) { return m.event == e; }));
+  }
+};
+
+notify::target target_for(std::vector<notice_event> events) {
+  notify::target t;
+  t.config.name = "hook";
+  t.config.url = "https://hooks.example/x";
+  t.config.events = std::move(events);
+  return t;
+}
 
 TEST_F(Scheduler, NeverExceedsTheCapAndFinishesEveryJob) {
   enqueue(25);
@@ -271,6 +299,39 @@ TEST_F(Scheduler, ABudgetHoldsAdmissionWithoutFailingJobs) {
   EXPECT_NE(sched->runtime().budget_block->find("daily"), std::string::npos) << *sched->runtime().budget_block;
   ASSERT_EQ(sched->stranded().size(), 1u);
   EXPECT_EQ(sched->stranded().front().rfind("budget: ", 0), 0u);
+}
+
+TEST_F(Scheduler, ABudgetBlockIsNotifiedOnceWhenItStarts) {
+  scripted_transport transport;
+  notice_transport = &transport;
+  notify_targets = {target_for({notice_event::budget_blocked, notice_event::batch_finished})};
+  enqueue(5);
+  auto cfg = config(5);
+  cfg.budget.daily_limit = 2'000;
+  start(cfg);
+  drive();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(t.scalar("SELECT count(*) FROM notices WHERE event = 'budget_blocked'"), 1)
+      << "admission passes repeat every 5 s while blocked; the block started once";
+  EXPECT_EQ(transport.count(notice_event::budget_blocked), 1);
+  EXPECT_EQ(transport.count(notice_event::batch_finished), 0) << "three jobs are still queued";
+}
+
+TEST_F(Scheduler, NoticesAreRetriedUntilDeliveredBeforeExitWhenIdle) {
+  scripted_transport transport;
+  transport.failures = 2;
+  notice_transport = &transport;
+  notify_targets = {target_for({notice_event::batch_finished, notice_event::job_succeeded})};
+  enqueue(3);
+  start(config(5));
+  drive();
+  ASSERT_TRUE(finished);
+  EXPECT_EQ(count("state = 'succeeded'"), 3);
+  EXPECT_EQ(transport.count(notice_event::batch_finished), 3) << "two failures, then delivered";
+  EXPECT_EQ(transport.count(notice_event::job_succeeded), 9);
+  EXPECT_EQ(t.scalar("SELECT count(*) FROM notice_deliveries WHERE delivered_at IS NOT NULL AND attempts = 3"), 4);
+  EXPECT_EQ(metrics.notices["delivered"], 4u);
+  EXPECT_EQ(metrics.notices["failed"], 8u);
 }
 
 TEST_F(Scheduler, AnOperatorPauseStopsSubmitsUntilResumed) {

@@ -591,6 +591,11 @@ TEST_F(StatusServerTest, ServesMetricsThatPromtoolAccepts) {
   metrics.job_duration.observe(42);
   metrics.job_duration.observe(7000);
   metrics.loop_ticks = 17;
+  ops::metrics::bump(metrics.notices, "gave_up");
+  t.exec("INSERT INTO notices(event, fanned_out) VALUES ('budget_blocked', 1);"
+         "INSERT INTO notice_deliveries(notice_id, target, next_attempt_at, gave_up_at) VALUES (last_insert_rowid(), 'h', 0, 1);"
+         "INSERT INTO notices(event, fanned_out) VALUES ('budget_blocked', 1);"
+         "INSERT INTO notice_deliveries(notice_id, target, next_attempt_at) VALUES (last_insert_rowid(), 'h', 0);");
   start();
   auto m = get("/metrics");
   ASSERT_EQ(m.status, 200u);
@@ -607,6 +612,9 @@ TEST_F(StatusServerTest, ServesMetricsThatPromtoolAccepts) {
   EXPECT_NE(b.find("vidq_job_duration_seconds_bucket{le=\"+Inf\"} 2\n"), std::string::npos);
   EXPECT_NE(b.find("vidq_job_duration_seconds_count 2\n"), std::string::npos);
   EXPECT_NE(b.find("vidq_loop_ticks_total 17\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_notice_attempts_total{outcome=\"gave_up\"} 1\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_notice_deliveries_failed 1\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_notice_deliveries_pending 1\n"), std::string::npos);
 
   if (test::run_command("command -v promtool").exit_code != 0)
     GTEST_SKIP() << "promtool not installed (scripts/install-deps installs it)";

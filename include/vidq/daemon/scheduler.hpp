@@ -19,6 +19,8 @@
 #include "vidq/engine/fairness.hpp"
 #include "vidq/engine/fetch.hpp"
 #include "vidq/engine/poll_schedule.hpp"
+#include "vidq/daemon/notifier.hpp"
+#include "vidq/notify/transport.hpp"
 #include "vidq/ops/config.hpp"
 #include "vidq/ops/metrics.hpp"
 #include "vidq/output/free_space.hpp"
@@ -70,6 +72,10 @@ struct scheduler_deps {
   const vidq::clock& clock;
   engine::result_fetcher& fetcher;
   ops::metrics& metrics;
+  // [[notify]] delivery (null: notices are fanned out and manifests written, nothing sent)
+  // and the configured targets with their secrets loaded.
+  notify::transport* notice_transport = nullptr;
+  std::vector<notify::target> notify_targets = {};
 };
 
 using client_map = std::map<std::string, std::unique_ptr<provider::provider_client>, std::less<>>;
@@ -93,7 +99,8 @@ class scheduler final : public daemon_control {
   void request_stop();
   // SIGHUP: caps, budgets, polling and retry settings, accounts and their clients. Clients
   // being replaced are kept alive until exit (tasks may still use them).
-  void reload(ops::config cfg, client_map clients);
+  // `targets`: the [[notify]] targets of `cfg` with their secrets (nullopt: none).
+  void reload(ops::config cfg, client_map clients, std::vector<notify::target> targets = {});
   // Called once recovery is done and the loop runs (sd_notify READY=1).
   void on_ready(std::function<void()> f) { on_ready_ = std::move(f); }
   // After run() returned with exit_when_idle: why queued work was left that cannot move
@@ -250,6 +257,7 @@ class scheduler final : public daemon_control {
   engine::db_lock_watch db_lock_;
   store::db_identity identity_;
   std::optional<std::string> db_lost_;
+  std::unique_ptr<notifier> notifier_;
 
   millis started_at_ = 0;
   millis last_tick_ = 0;

@@ -4,6 +4,7 @@
 // API keys are never in this struct: only where to find them (secrets.hpp loads them).
 
 #include "vidq/core/clock.hpp"
+#include "vidq/core/notice_event.hpp"
 
 #include <cstdint>
 #include <map>
@@ -96,6 +97,24 @@ struct retention_config {
   std::optional<millis> events;         // job_events rows, by their `at`
 };
 
+// [[notify]]: one target of completion notices (docs/OPERATIONS.md "Completion notices").
+// Exactly one of url and command. The secret itself is never here: only where to find it.
+struct notify_config {
+  std::string name;                  // unique; default "notify-<n>" (n from 1, file order)
+  std::string url;                   // https://, or http:// to a loopback address
+  std::vector<std::string> command;  // argv; event JSON on stdin and in VIDQ_* variables
+  std::vector<notice_event> events;  // at least one
+  std::string secret_env;            // HMAC-SHA256 key for X-Vidq-Signature (webhooks only)
+  std::string secret_file;
+  millis timeout = 10'000;           // per attempt: each HTTP step, or the command's whole run
+  millis retry_for = 24 * 3'600'000; // then the delivery is given up (status failed)
+  bool wants(notice_event e) const;
+};
+
+// "" when `url` may be a [[notify]] url, else why not: https:// anywhere, http:// only to
+// 127.0.0.0/8, [::1] or localhost (a plain-text notice must not leave the host).
+std::string notify_url_problem(std::string_view url);
+
 struct config {
   std::string source;  // the file it came from; empty for built-in defaults
   std::string database_path = "vidq.db";
@@ -115,6 +134,7 @@ struct config {
   budget_config budget;
   status_config status;
   retention_config retention;
+  std::vector<notify_config> notify;
   std::string log_level = "info";
 
   const account_config* find_account(std::string_view name) const;

@@ -44,6 +44,8 @@ struct metrics {
   counter_family provider_errors;  // error_code of every non-accepted provider reply
   // Account circuit breaker: opened | probe_failed | closed (engine/breaker.hpp)
   counter_family breaker;
+  // [[notify]] delivery attempts: delivered | failed | gave_up (targets: `vidq notify list`)
+  counter_family notices;
   std::uint64_t download_bytes = 0;
   histogram job_duration;          // submitted_at → succeeded, seconds
   std::uint64_t loop_ticks = 0;    // scheduler passes; a stuck loop stops counting

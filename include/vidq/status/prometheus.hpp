@@ -45,6 +45,8 @@ struct db_gauges {
   std::int64_t spend_total = 0;        // milli-CNY
   std::int64_t spend_today = 0;        // milli-CNY, jobs finished since 00:00 UTC
   std::optional<millis> oldest_queued_created_at;
+  std::int64_t notices_pending = 0;  // deliveries not yet delivered nor given up
+  std::int64_t notices_failed = 0;   // deliveries given up
 };
 
 // The whole /metrics body.

@@ -1,0 +1,115 @@
+#pragma once
+// The daemon's side of the notice outbox (migrations/0006, docs/DAEMON.md "Notices"). The
+// scheduler calls pump() from its loop; pump never awaits and never blocks:
+//  1. fan-out: each new notice gets one delivery row per [[notify]] target whose `events`
+//     match; a batch_finished notice first gets its manifest.csv written ([output]
+//     write_manifest) on a worker thread, so the notice names a file that exists;
+//  2. delivery: due deliveries start as coroutines (at most max_in_flight at once, two per
+//     target), each one attempt through the transport; the outcome is recorded in one
+//     short transaction (delivered, or the next attempt by notify/retry_policy, or given up).
+// A crash between an attempt and its record sends the notice again after the restart, with
+// the same Idempotency-Key: delivery is at least once.
+
+#include "vidq/core/clock.hpp"
+#include "vidq/notify/transport.hpp"
+#include "vidq/ops/config.hpp"
+#include "vidq/ops/metrics.hpp"
+#include "vidq/store/notice_store.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace vidq::store {
+class database;
+}
+
+namespace vidq::daemon {
+
+struct notifier_deps {
+  store::database& db;
+  const vidq::clock& clock;
+  ops::metrics& metrics;
+  notify::transport* transport;  // null: nothing is sent (deliveries stay pending)
+};
+
+class notifier {
+ public:
+  static constexpr int max_in_flight = 8;
+  static constexpr int max_per_target = 2;
+
+  notifier(boost::asio::any_io_executor ex, notifier_deps deps, const ops::config& cfg,
+           std::vector<notify::target> targets, std::uint64_t seed);
+  ~notifier();
+  notifier(const notifier&) = delete;
+  notifier& operator=(const notifier&) = delete;
+
+  // SIGHUP: the new targets (secrets loaded) and [output] settings apply to the next pass.
+  // A pending delivery whose target is no longer configured is given up when it comes due
+  // (last_error says so), so a removed target never holds `--exit-when-idle`.
+  void reload(const ops::config& cfg, std::vector<notify::target> targets);
+  // One pass: fan out new notices, start due deliveries. Errors are logged, retried next pass.
+  void pump();
+  // When pump() has something to do next (a retry coming due); nullopt: only on new notices.
+  std::optional<millis> next_wake() const { return next_due_; }
+  // Work the daemon should wait for before `--exit-when-idle` exits: attempts in flight,
+  // manifests being written, notices not fanned out, deliveries to configured targets due
+  // within `horizon`. A target down for longer keeps its notices for the next run.
+  bool has_work(millis horizon = 30'000);
+  // Shutdown: attempts in flight are cancelled (they stay pending, sent again next start).
+  void stop();
+  bool drained() const { return attempts_.empty() && manifests_ == 0; }
+  // Called when an attempt or a manifest write finishes (the scheduler wakes its loop).
+  void on_progress(std::function<void()> f) { on_progress_ = std::move(f); }
+
+ private:
+  struct attempt_slot {
+    std::string target;
+    std::int64_t notice_id = 0;
+    boost::asio::cancellation_signal signal;
+  };
+
+  void fan_out();
+  void finish_fan_out(const notify::notice_row& notice, const std::optional<std::string>& manifest);
+  bool start_manifest(const notify::notice_row& notice);
+  void start_deliveries();
+  // `target` is a copy: a reload during the attempt may replace targets_.
+  boost::asio::awaitable<void> attempt(store::due_delivery d, notify::target target);
+  const notify::target* find_target(std::string_view name) const;
+  void refresh_next_due();
+
+  boost::asio::any_io_executor ex_;
+  store::database& db_;
+  const vidq::clock& clock_;
+  ops::metrics& metrics_;
+  notify::transport* transport_;
+  store::notice_store store_;
+  std::vector<notify::target> targets_;
+  bool write_manifest_ = false;
+  std::string output_dir_;
+  std::string path_template_;
+  std::mt19937_64 rng_;
+
+  std::map<std::uint64_t, std::unique_ptr<attempt_slot>> attempts_;
+  std::uint64_t next_slot_ = 0;
+  std::set<std::int64_t> preparing_;  // notices whose manifest is being written
+  int manifests_ = 0;
+  std::optional<millis> next_due_;
+  bool stopping_ = false;
+  std::function<void()> on_progress_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  boost::asio::thread_pool files_{1};  // manifest writes: fsync and rename off the loop
+};
+
+}  // namespace vidq::daemon
