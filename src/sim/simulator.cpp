@@ -330,6 +330,12 @@ reply simulator::poll(const request& req, std::string_view id, dialect via) {
   reply r = [&]() -> reply {
     if (!key) return err;
     ++counters_->polls;
+    // Counted before any fault or 404 decides the answer: the client made this request.
+    counters::poll_rate& rate =
+        counters_->polls_by_key.try_emplace(*key, 0, sliding_peak(1000), sliding_peak(scaled(1000.0))).first->second;
+    ++rate.polls;
+    rate.per_second.add(now);
+    rate.per_scaled_second.add(now);
     // API.md §11.10: an unknown or foreign id gets 404; the early-404 fault looks identical.
     if (t == nullptr || t->key != *key) return error(via, 404, "1214", "task not found: " + std::string(id));
     ++t->polls;

@@ -190,6 +190,13 @@ json::object simulator::stats_locked(bool with_tasks) {
   out["slots"] = std::move(slots);
   out["cap_rejections"] = cap_rejections;
   out["polls"] = c.polls;
+  json::object polls_by_key;
+  for (const auto& [k, rate] : c.polls_by_key) {
+    polls_by_key[book_.key(k).name] = json::object{{"polls", rate.polls},
+                                                   {"peak_polls_per_second", rate.per_second.peak()},
+                                                   {"peak_polls_per_scaled_second", rate.per_scaled_second.peak()}};
+  }
+  out["polls_by_key"] = std::move(polls_by_key);
   out["downloads"] = json::object{{"video_requests", c.video_requests}, {"video_completed", c.video_completed},
                                   {"cover_completed", c.cover_completed}, {"range_requests", c.range_requests},
                                   {"interrupted", c.interrupted},     {"expired", c.expired}};
