@@ -48,37 +48,29 @@ bool deadline_passed(millis submitted_at, millis now, const duration_dist& expec
   return now >= submitted_at + poll_deadline(expected, cfg);
 }
 
-request_budget::request_budget(double per_second, millis start) : rate_(0), capacity_(1), tokens_(1), last_(start) {
-  set_rate(per_second);
-  tokens_ = capacity_;
+request_budget::request_budget(double per_second, millis window) {
+  set_rate(per_second, window);
 }
 
-void request_budget::set_rate(double per_second) {
+void request_budget::set_rate(double per_second, millis window) {
   const double r = std::isfinite(per_second) && per_second > 0 ? per_second : 1.0;
-  rate_ = r / 1000.0;
-  capacity_ = std::max(1.0, r);
-  tokens_ = std::min(tokens_, capacity_);
-}
-
-void request_budget::refill(millis now) {
-  if (now > last_) {
-    tokens_ = std::min(capacity_, tokens_ + static_cast<double>(now - last_) * rate_);
-    last_ = now;
-  }
+  const double w = static_cast<double>(std::max<millis>(window, 1));
+  const double n = std::clamp(std::floor(r * w / 1000.0), 1.0, 1e6);
+  count_ = static_cast<std::size_t>(n);
+  span_ = std::max<millis>(1, std::llround(n / r * 1000.0));  // n / r: exactly the rate
+  while (granted_.size() > count_) granted_.pop_front();
 }
 
 bool request_budget::try_take(millis now) {
-  refill(now);
-  if (tokens_ < 1.0) return false;
-  tokens_ -= 1.0;
+  if (next_available(now) > now) return false;
+  granted_.push_back(std::max(now, granted_.empty() ? now : granted_.back()));
+  if (granted_.size() > count_) granted_.pop_front();
   return true;
 }
 
 millis request_budget::next_available(millis now) const {
-  double tokens = tokens_;
-  if (now > last_) tokens = std::min(capacity_, tokens + static_cast<double>(now - last_) * rate_);
-  if (tokens >= 1.0) return now;
-  return now + static_cast<millis>(std::ceil((1.0 - tokens) / rate_));
+  if (granted_.size() < count_) return now;
+  return std::max(now, granted_.front() + span_);
 }
 
 }  // namespace vidq::engine

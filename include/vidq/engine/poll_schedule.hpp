@@ -15,6 +15,8 @@
 #include "vidq/engine/expected_duration.hpp"
 #include "vidq/ops/config.hpp"
 
+#include <deque>
+
 namespace vidq::engine {
 
 // The shape constants, chosen by simulation (docs/ENGINE_DECISIONS.md §6). Not in the TOML
@@ -25,10 +27,7 @@ struct poll_shape {
   double interval_cap = 0.15;            // × p90: no interval longer than this
 };
 
-// The dense shape for lanes with jobs waiting (docs/PERFORMANCE.md, bench/poll_frontier.py):
-// first poll at the p10, then a constant 4 % of the p90 (the first interval is above the
-// cap, so every interval is the cap).
-inline constexpr poll_shape hurried_poll_shape{-1.2815515655446004, 100.0, 0.04};
+// Lanes with jobs waiting for their slots use engine/poll_planner.hpp instead.
 
 // Delay until poll number polls_done + 1: from submit when polls_done == 0, else from the
 // poll just made. random01 in [0, 1) draws the jitter; out-of-range values are clamped.
@@ -45,23 +44,24 @@ millis next_poll_at(millis submitted_at, millis now, int polls_done, const durat
 bool deadline_passed(millis submitted_at, millis now, const duration_dist& expected,
                      const ops::polling_config& cfg) noexcept;
 
-// The per-account GET budget (polling.requests_per_second): a token bucket holding up to
-// one second of requests (at least one). Pure apart from its own state; time comes in.
+// The per-account GET budget (polling.requests_per_second), as the provider's frequency
+// limit counts it: never more than n = max(1, ⌊per_second × window⌋) requests in any span
+// of n / per_second ms (10/s with a 1 s window: at most 10 in any second). A token bucket
+// would let 2 × its rate through in the second after an idle spell. Pure apart from its own
+// state (the newest n grants); time comes in.
 class request_budget {
  public:
-  explicit request_budget(double per_second, millis start = 0);
-  // Takes one token if there is one at `now`.
+  explicit request_budget(double per_second, millis window = 1'000);
+  // Grants one request at `now` if the span ending at `now` has room for it.
   bool try_take(millis now);
-  // When the next token is available (now if one is).
+  // When the next request may go (now if one may).
   millis next_available(millis now) const;
-  void set_rate(double per_second);  // SIGHUP; keeps the tokens it has (capped)
+  void set_rate(double per_second, millis window = 1'000);  // SIGHUP; keeps the newest grants
 
  private:
-  void refill(millis now);
-  double rate_;       // tokens per millisecond
-  double capacity_;
-  double tokens_;
-  millis last_;
+  std::deque<millis> granted_;  // the newest grants, oldest first, at most count_
+  std::size_t count_ = 1;
+  millis span_ = 1'000;
 };
 
 }  // namespace vidq::engine
