@@ -127,8 +127,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     if (!repoll && engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
       deadline_fail();
     } else {
-      reschedule(engine::next_poll_at(submitted, t, polls_done, expected, cfg_.polling, random01(), shape_for(row)),
-                 "running");
+      reschedule(plan_poll(row, submitted, t, polls_done), "running");
     }
   } else if (auto* done = std::get_if<provider::task_succeeded>(&reply)) {
     metrics_.bump(metrics_.polls, "succeeded");
@@ -142,7 +141,8 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
       row.video_url = done->video_url;
       row.cover_url = done->cover_url;
       row.polls = polls_done;
-      observe_duration(row, submitted, t);  // before row.updated_at changes meaning
+      if (!repoll) observe_duration(row, submitted, t);
+      forget_task(row.id);
       download_queue_.push_back(std::move(row));
     }
   } else if (auto* failed = std::get_if<provider::task_failed>(&reply)) {
@@ -192,6 +192,8 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     const std::string& code = failure->first;
     const std::string& message = failure->second;
     if (is_true(co_await persist([&] { return dispatch_.record_failed(row.id, job_state::processing, code, message); }))) {
+      if (code == "poll_deadline") observe_duration(row, submitted, std::nullopt);
+      forget_task(row.id);
       log_job(log::level::info, "job_failed", row,
               {{"from", "processing"}, {"to", "failed"}, {"code", code}, {"message", message}, {"polls", polls_done}});
       release(row.account, row.model);
@@ -199,23 +201,13 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
   } else if (reschedule_at) {
     metrics_.bump(metrics_.polls, outcome);
     const millis at = *reschedule_at;
-    if (is_true(co_await persist([&] { return dispatch_.record_polled(row.id, at); }))) {
+    const bool saw_running = outcome == "running";
+    if (is_true(co_await persist([&] { return dispatch_.record_polled(row.id, at, saw_running); }))) {
       next_poll_ = next_poll_ ? std::min(*next_poll_, at) : at;
     }
   }
   busy_jobs_.erase(row.id);
   wake();
-}
-
-// updated_at is the last poll that saw the task running (or the submit): it ended between
-// that and `detected`.
-void scheduler::observe_duration(const store::job_row& row, millis submitted, millis detected) {
-  boost::system::error_code ec;
-  auto params = boost::json::parse(row.params.empty() ? "{}" : row.params, ec);
-  const boost::json::object empty;
-  const auto& obj = (!ec && params.is_object()) ? params.as_object() : empty;
-  const millis last_running = std::max(row.updated_at, submitted);
-  estimator_.observe(engine::duration_key(row.model, obj), engine::observed_duration(submitted, last_running, detected));
 }
 
 void scheduler::start_downloads() {

@@ -95,7 +95,7 @@ result<void> scheduler::start_up() {
   auto counts = dispatch_.inflight_counts();
   if (!counts) return counts.error();
   admission_.seed(*counts);
-  seed_estimator();
+  load_duration_samples();
   // Recovery (DESIGN.md §2). processing rows need nothing: their next_poll_at is in the DB.
   auto transient = dispatch_.transient_rows();
   if (!transient) return transient.error();
@@ -192,35 +192,12 @@ void scheduler::sync_accounts() {
     admission_.set_account(a.name, a.cap());
     auto it = poll_budgets_.find(a.name);
     if (it == poll_budgets_.end()) {
-      poll_budgets_.emplace(a.name, engine::request_budget(cfg_.polling.requests_per_second, now()));
+      poll_budgets_.emplace(a.name,
+                            engine::request_budget(cfg_.polling.requests_per_second, cfg_.polling.budget_window));
     } else {
-      it->second.set_rate(cfg_.polling.requests_per_second);
+      it->second.set_rate(cfg_.polling.requests_per_second, cfg_.polling.budget_window);
     }
   }
-}
-
-void scheduler::seed_estimator() {
-  // The newest detections first (job_events is append-only; walking its rowid backwards is
-  // an index-free but bounded read), fed oldest first so the EWM ends on the recent ones.
-  auto s = db_.prepare(
-      "SELECT j.model, j.params, j.submitted_at, e.at FROM job_events e JOIN jobs j ON j.id = e.job_id "
-      "WHERE e.to_state = 'downloading' AND e.from_state = 'processing' AND j.submitted_at IS NOT NULL "
-      "ORDER BY e.id DESC LIMIT 2000");
-  if (!s) return;
-  struct sample {
-    std::string key;
-    millis duration;
-  };
-  std::vector<sample> samples;
-  auto done = s->for_each_row([&](const store::statement& st) {
-    boost::system::error_code ec;
-    auto params = boost::json::parse(st.get_text(1), ec);
-    const boost::json::object empty;
-    const auto& obj = (!ec && params.is_object()) ? params.as_object() : empty;
-    samples.push_back({engine::duration_key(st.get_text(0), obj), st.get_int64(3) - st.get_int64(2)});
-  });
-  if (!done) return;
-  for (auto it = samples.rbegin(); it != samples.rend(); ++it) estimator_.observe(it->key, it->duration);
 }
 
 // ---- one pass -------------------------------------------------------------------------
@@ -303,6 +280,15 @@ void scheduler::housekeeping() {
     log::warn("notice_prune_failed", {{"error", p.error().message()}});
   } else if (*p > 0) {
     log::info("notices_pruned", {{"notices", *p}});
+  }
+  forget_stale_plans();
+  // The learned durations need the newest few hundred samples per kind; the table stays
+  // bounded whatever [retention] says. A busy database just waits for the next pass.
+  if (db_may_write()) {
+    auto trimmed = store::trim_duration_samples(db_);
+    if (!trimmed && !note_db_outcome(trimmed.error())) {
+      log::warn("duration_samples_trim_failed", {{"error", trimmed.error().message()}});
+    }
   }
   if (!cfg_.retention.finished_jobs && !cfg_.retention.events) return;
   if (!db_may_write()) {
@@ -466,26 +452,11 @@ void scheduler::request_stop() {
 
 // ---- shared helpers ---------------------------------------------------------------------
 
-engine::duration_dist scheduler::expected_for(const store::job_row& row) const {
-  boost::system::error_code ec;
-  auto params = boost::json::parse(row.params.empty() ? "{}" : row.params, ec);
-  const boost::json::object empty;
-  const auto& obj = (!ec && params.is_object()) ? params.as_object() : empty;
-  auto prior = engine::builtin_duration(row.model, obj);
-  const double scale = cfg_.polling.duration_scale;
-  prior.median = std::max<millis>(1, static_cast<millis>(static_cast<double>(prior.median) * scale));
-  prior.p90 = std::max<millis>(prior.median, static_cast<millis>(static_cast<double>(prior.p90) * scale));
-  return estimator_.estimate(engine::duration_key(row.model, obj), prior);
-}
-
-engine::poll_shape scheduler::shape_for(const store::job_row& row) const {
-  if (cfg_.polling.hurry_when_queued && backlogged_.contains({row.account, row.model})) return engine::hurried_poll_shape;
-  return {};
-}
-
 void scheduler::release(const std::string& account, const std::string& model) {
   admission_.on_released(account, model);
   queue_dirty_ = true;
+  const std::pair<std::string, std::string> lane{account, model};
+  if (!backlogged_.contains(lane) && admission_.in_flight(account, model) == 0) dense_lanes_.erase(lane);
 }
 
 void scheduler::pause_from_provider(const std::string& account, const provider::verdict& v) {

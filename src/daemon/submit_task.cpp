@@ -55,8 +55,8 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
     const millis t = now();
     if (auto* ok = std::get_if<provider::submit_accepted>(&reply)) {
       note_healthy_reply(row.account);
-      const auto expected = expected_for(row);
-      const millis first_poll = engine::next_poll_at(t, t, 0, expected, cfg_.polling, random01(), shape_for(row));
+      note_submitted(row);
+      const millis first_poll = plan_poll(row, t, t, 0);
       const std::int64_t price = engine::price_of(row.model, cfg_.budget);
       // Write-ahead: the task id (and its charge) is committed before the first poll. With the
       // write lock held elsewhere this task waits for it (the loop does not); it gives up only

@@ -72,6 +72,10 @@ duration_fit fit_duration(std::span<const censored_duration> oldest_first, const
   duration_fit fit;
   fit.weight = total_weight;
   double mu = mu0, sigma = sigma0;
+  if (options.start && std::isfinite(options.start->mu) && std::isfinite(options.start->sigma)) {
+    mu = options.start->mu;
+    sigma = std::clamp(options.start->sigma, sigma_min, sigma_max);
+  }
   for (int it = 0; it < options.max_iterations; ++it) {
     // E-step: the expected ln(duration) and its square within each interval under (μ, σ).
     double s1 = 0, s2 = 0, sw = 0;

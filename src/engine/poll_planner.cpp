@@ -41,12 +41,16 @@ double expected_unseen_ms(const duration_dist& d, millis a, millis t) noexcept {
   return std::max(0.0, (to * finished - mean_part) / running);
 }
 
+millis probe_ladder_age(millis last_running, millis min_gap) noexcept {
+  return std::max(std::max<millis>(min_gap, 1), 2 * std::max<millis>(last_running, 0));
+}
+
 millis next_look_age(const duration_dist& d, millis last_running, const backlog_poll_settings& s) noexcept {
   const millis a = std::max<millis>(last_running, 0);
   const millis min_gap = std::max<millis>(s.min_gap, 1);
   millis lo = a + min_gap;
   millis hi = a + std::max(s.max_gap, min_gap);
-  if (s.probe) hi = std::min(hi, std::max(min_gap, 2 * a));
+  if (s.probe) hi = std::min(hi, probe_ladder_age(a, min_gap));
   hi = std::max(hi, lo);
   const double worth = std::max(s.poll_worth_ms, 0.0);
   if (expected_unseen_ms(d, a, lo) >= worth) return lo;

@@ -276,8 +276,9 @@ void read_named_tables(table_reader& top, const toml::table& root, std::string_v
 void read_polling(table_reader& r, polling_config& p) {
   r.read_positive("growth", p.growth, 10);
   if (p.growth < 1.0) r.fail("growth", "must be >= 1");
-  r.read_seconds("max_interval_seconds", p.max_interval, 1, 86'400);
-  r.read_seconds("min_interval_seconds", p.min_interval, 0.1, 3'600);
+  r.read_seconds("max_interval_seconds", p.max_interval, 0.01, 86'400);
+  // Down to 1 ms (and max_interval to 10 ms) for time-scaled simulators (bench/: 2 s × 0.01).
+  r.read_seconds("min_interval_seconds", p.min_interval, 0.001, 3'600);
   if (auto j = r.get<double>("jitter")) {
     if (!(*j >= 0 && *j < 1)) r.fail("jitter", "must be in [0, 1)");
     p.jitter = *j;
@@ -285,8 +286,13 @@ void read_polling(table_reader& r, polling_config& p) {
   r.read_seconds("deadline_min_seconds", p.deadline_min, 1, 7 * 86'400);
   r.read_positive("deadline_factor", p.deadline_factor, 1'000);
   r.read_positive("requests_per_second", p.requests_per_second, 10'000);
+  r.read_seconds("budget_window_seconds", p.budget_window, 0.001, 60);
   r.read_positive("duration_scale", p.duration_scale, 1'000);
   if (auto h = r.get<bool>("hurry_when_queued")) p.hurry_when_queued = *h;
+  if (auto w = r.get<double>("backlog_poll_worth_seconds")) {
+    if (!(*w > 0 && *w <= 3'600)) r.fail("backlog_poll_worth_seconds", "must be > 0 and <= 3600 seconds");
+    p.backlog_poll_worth_ms = *w * 1000.0;
+  }
   r.reject_unknown();
 }
 

@@ -46,7 +46,7 @@ result<bool> dispatch_store::record_accepted(const job_row& row, std::string_vie
   const millis t = clock_.now();
   auto applied = change_one(
       "UPDATE jobs SET state = 'processing', task_id = ?3, submitted_at = ?5, next_poll_at = ?4, polls = 0, "
-      "cost = ?6, updated_at = ?5, error_code = NULL, error_message = NULL "
+      "cost = ?6, updated_at = ?5, error_code = NULL, error_message = NULL, seen_running_at = NULL "
       "WHERE id = ?1 AND state = 'submitting' AND request_id = ?2",
       [&](statement& s) {
         s.bind(1, row.id).bind(2, request_id).bind(3, task_id).bind(4, next_poll_at).bind(5, t).bind(6, cost);
@@ -97,10 +97,11 @@ result<bool> dispatch_store::record_requeued(std::int64_t id, std::string_view r
       });
 }
 
-result<bool> dispatch_store::record_polled(std::int64_t id, millis next_poll_at) {
+result<bool> dispatch_store::record_polled(std::int64_t id, millis next_poll_at, bool saw_running) {
   return change_one(
-      "UPDATE jobs SET polls = polls + 1, next_poll_at = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'processing'",
-      [&](statement& s) { s.bind(1, id).bind(2, next_poll_at).bind(3, clock_.now()); });
+      "UPDATE jobs SET polls = polls + 1, next_poll_at = ?2, updated_at = ?3, "
+      "seen_running_at = CASE WHEN ?4 THEN ?3 ELSE seen_running_at END WHERE id = ?1 AND state = 'processing'",
+      [&](statement& s) { s.bind(1, id).bind(2, next_poll_at).bind(3, clock_.now()).bind(4, saw_running ? 1 : 0); });
 }
 
 result<bool> dispatch_store::record_remote_success(std::int64_t id, std::string_view video_url,

@@ -174,6 +174,21 @@ result<std::vector<job_row>> dispatch_store::due_polls(int limit) { return rows(
 
 result<std::vector<job_row>> dispatch_store::transient_rows() { return rows(transient_sql, -1); }
 
+result<std::vector<dispatch_store::duration_sample>> dispatch_store::recent_duration_samples(int limit) {
+  auto stmt =
+      db_.cached("SELECT model, params, at_least_ms, at_most_ms FROM duration_samples ORDER BY id DESC LIMIT ?1");
+  if (!stmt) return stmt.error();
+  auto& s = **stmt;
+  s.bind(1, limit);
+  std::vector<duration_sample> out;
+  auto done = s.for_each_row([&](const statement& row) {
+    out.push_back({row.get_text(0), row.get_text(1), row.get_int64(2), row.get_optional_int64(3)});
+  });
+  s.reset();
+  if (!done) return done.error();
+  return out;
+}
+
 result<std::optional<millis>> dispatch_store::next_poll_time() {
   auto stmt = db_.cached(next_poll_sql);
   if (!stmt) return stmt.error();

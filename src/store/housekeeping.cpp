@@ -106,4 +106,16 @@ result<retention_outcome> apply_retention(database& db, const ops::retention_con
   return out;
 }
 
+result<std::int64_t> trim_duration_samples(database& db, std::int64_t keep, int max_rows) {
+  auto stmt = db.cached(
+      "DELETE FROM duration_samples WHERE id IN (SELECT id FROM duration_samples "
+      "WHERE id <= (SELECT max(id) FROM duration_samples) - ?1 ORDER BY id LIMIT ?2)");
+  if (!stmt) return stmt.error();
+  (*stmt)->bind(1, keep).bind(2, max_rows);
+  auto ran = (*stmt)->run();
+  (*stmt)->reset();
+  if (!ran) return ran.error();
+  return static_cast<std::int64_t>(db.changes());
+}
+
 }  // namespace vidq::store

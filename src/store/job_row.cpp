@@ -39,6 +39,7 @@ job_row read_job_row(const statement& s, int first) {
   r.updated_at = s.get_int64(c++);
   r.requested_account = s.get_optional_text(c++);
   r.refetches = s.get_int64(c++);
+  r.seen_running_at = s.get_optional_int64(c++);
   return r;
 }
 

@@ -233,7 +233,9 @@ TEST_F(Scheduler, NeverExceedsTheCapAndFinishesEveryJob) {
   EXPECT_EQ(provider->submits, 25);
   EXPECT_EQ(fetcher.fetches, 25);
   EXPECT_EQ(count("cost = 1000"), 25) << "cogvideox-3 costs 1 CNY, recorded at acceptance";
-  EXPECT_LE(provider->polls, 25 * 6) << "the poll schedule, not a busy loop";
+  // 22 jobs wait for 3 slots, so the lane polls by the backlog rule (poll_planner.hpp:
+  // ~12 per job here, the frugal schedule ~4); a busy loop would make thousands.
+  EXPECT_LE(provider->polls, 25 * 15) << "the poll schedule, not a busy loop";
   EXPECT_TRUE(sched->stranded().empty()) << "all done: `vidq run --exit-when-idle` exits 0";
 }
 

@@ -105,7 +105,7 @@ TEST(Config, NumbersMustBeFiniteAndInRange) {
         << bad;
   }
   for (const char* key : {"growth", "max_interval_seconds", "min_interval_seconds", "deadline_min_seconds",
-                          "deadline_factor", "duration_scale"}) {
+                          "budget_window_seconds", "deadline_factor", "duration_scale", "backlog_poll_worth_seconds"}) {
     EXPECT_EQ(load_error(std::string("[polling]\n") + key + " = inf\n"),
               std::string("vidq.toml:polling.") + key + ": must be a finite number");
   }
@@ -118,7 +118,7 @@ TEST(Config, NumbersMustBeFiniteAndInRange) {
   EXPECT_EQ(load_error("[polling]\nrequests_per_second = 1e300\n"),
             "vidq.toml:polling.requests_per_second: must be > 0 and <= 10000");
   EXPECT_EQ(load_error("[polling]\nmax_interval_seconds = 1e300\n"),
-            "vidq.toml:polling.max_interval_seconds: must be between 1 and 86400 seconds");
+            "vidq.toml:polling.max_interval_seconds: must be between 0.01 and 86400 seconds");
   EXPECT_EQ(load_error("[retry]\nbase_delay_seconds = 1e20\n"),
             "vidq.toml:retry.base_delay_seconds: must be between 0.01 and 86400 seconds");
   EXPECT_EQ(load_error("[budget]\nbatch_limit_cny = 1e300\n"),

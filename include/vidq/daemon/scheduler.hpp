@@ -11,15 +11,16 @@
 // again, downloading → downloaded again).
 #include "vidq/core/clock.hpp"
 #include "vidq/daemon/control.hpp"
+#include "vidq/daemon/notifier.hpp"
 #include "vidq/engine/admission.hpp"
 #include "vidq/engine/breaker.hpp"
 #include "vidq/engine/db_lock.hpp"
 #include "vidq/engine/disk_pressure.hpp"
+#include "vidq/engine/duration_learner.hpp"
 #include "vidq/engine/expected_duration.hpp"
 #include "vidq/engine/fairness.hpp"
 #include "vidq/engine/fetch.hpp"
 #include "vidq/engine/poll_schedule.hpp"
-#include "vidq/daemon/notifier.hpp"
 #include "vidq/notify/transport.hpp"
 #include "vidq/ops/config.hpp"
 #include "vidq/ops/metrics.hpp"
@@ -196,17 +197,32 @@ class scheduler final : public daemon_control {
   bool db_may_write() { return db_lock_.may_try(now()); }
   // Feeds a write's outcome to the lock watch; true when it was SQLITE_BUSY.
   bool note_db_outcome(const error_code& ec);
-  void observe_duration(const store::job_row& row, millis submitted, millis detected);
+
+  // poll_plan.cpp: when to look at a task next, and learning run times from the looks
+  struct job_kind {
+    std::string key;              // engine::duration_key
+    engine::duration_dist prior;  // built-in × duration_scale
+  };
+  job_kind kind_of(const store::job_row& row) const;
+  engine::duration_dist expected_for(const store::job_row& row);
+  // A task was just accepted: whether it probes (duration_learner) for its whole life.
+  void note_submitted(const store::job_row& row);
+  // The lane has work waiting for its slots, or had while this task was in flight.
+  bool hurried(const store::job_row& row);
+  // The next look at `row`, just submitted or polled (saw it running) at `t`.
+  millis plan_poll(const store::job_row& row, millis submitted, millis t, int polls_done);
+  void note_plan(const store::job_row& row, millis t, millis at, double pressure);
+  void forget_task(std::int64_t id);  // the task left processing
+  void forget_stale_plans();          // housekeeping: tasks that left without our poll
+  // What a finished look saw: done at `detected`, or (nullopt) still running when given up.
+  void observe_duration(const store::job_row& row, millis submitted, std::optional<millis> detected);
+  void load_duration_samples();
 
   // helpers (scheduler.cpp)
-  engine::duration_dist expected_for(const store::job_row& row) const;
-  // The poll shape for the row's lane: dense while its jobs wait for slots.
-  engine::poll_shape shape_for(const store::job_row& row) const;
   void release(const std::string& account, const std::string& model);
   void pause_from_provider(const std::string& account, const provider::verdict& v);
   double random01();
   millis now() const { return clock_.now(); }
-  void seed_estimator();
   void note_requeue(millis not_before);
 
   boost::asio::any_io_executor ex_;
@@ -223,7 +239,7 @@ class scheduler final : public daemon_control {
   store::account_store accounts_;
   engine::admission admission_;
   engine::fair_share fairness_;
-  engine::duration_estimator estimator_;
+  engine::duration_learner learner_;
   engine::account_breakers breakers_;
   std::map<std::string, std::size_t, std::less<>> route_turn_;  // model → pool tie-break turn
   std::vector<std::string> stranded_;
@@ -235,6 +251,15 @@ class scheduler final : public daemon_control {
   std::set<std::int64_t> busy_jobs_;        // a task is working on these rows
   std::set<std::int64_t> urls_refreshed_;   // re-polled once after a 403/404 download
   std::set<std::pair<std::string, std::string>> backlogged_;  // lanes that left rows queued
+  std::set<std::pair<std::string, std::string>> dense_lanes_;  // backlogged until their last task is in
+  std::set<std::int64_t> probing_jobs_;                        // tasks on the probe ladder (duration_learner)
+  struct poll_plan {
+    std::string account;
+    double per_second = 0;  // the GET rate its current plan spends, unpressured
+    millis at = 0;
+  };
+  std::map<std::int64_t, poll_plan> poll_plans_;
+  std::map<std::string, double, std::less<>> planned_rate_;  // account → Σ per_second
   std::deque<store::job_row> download_queue_;
   int downloads_running_ = 0;
 

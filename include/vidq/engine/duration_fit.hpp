@@ -16,9 +16,8 @@
 // poll histories (a prior 100× too slow: within 25 % of the truth after 27 completions,
 // against 97 for the midpoint estimator).
 //
-// Not yet used by the daemon: the scheduler still feeds duration_estimator. Wiring it needs
-// the last PROCESSING age of each finished task kept in the DB (to rebuild at start) and a
-// warm-started refit per completion; see docs/ENGINE_DECISIONS.md §6.
+// The daemon keeps one per kind of job in duration_learner (engine/duration_learner.hpp),
+// rebuilt at start from the duration_samples table (migration 0007).
 
 #include "vidq/core/clock.hpp"
 #include "vidq/engine/expected_duration.hpp"
@@ -34,11 +33,20 @@ struct censored_duration {
   std::optional<millis> at_most;
 };
 
+// μ and σ of ln(ms).
+struct log_normal_params {
+  double mu = 0;
+  double sigma = 1;
+};
+
 struct fit_options {
   double half_life = 100;     // observations after which one weighs half
   double prior_weight = 1;    // pseudo-observations of the prior (median and spread)
   int max_iterations = 200;
   double tolerance = 1e-6;    // on μ and σ of ln(ms), between two EM steps
+  // Where EM starts (the previous fit, when one more observation arrived): the same fixed
+  // point in a few steps instead of the prior's dozens. nullopt: the prior.
+  std::optional<log_normal_params> start;
 };
 
 struct duration_fit {

@@ -43,6 +43,9 @@ struct backlog_poll_settings {
   bool probe = false;         // cap by the probe ladder (the fit is not yet confident)
 };
 
+// The probe ladder's next age after a look at age `last_running`: max(min_gap, 2 · age).
+millis probe_ladder_age(millis last_running, millis min_gap) noexcept;
+
 // The age of the next look at a task seen running at age `last_running` (0: just
 // submitted): where expected_unseen_ms reaches the poll's worth, within
 // [last_running + min_gap, last_running + max_gap], and with `probe` at most

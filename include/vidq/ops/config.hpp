@@ -56,9 +56,14 @@ struct polling_config {
   millis min_interval = 2'000;
   millis deadline_min = 15 * 60'000;   // a task polled longer than this...
   double deadline_factor = 6.0;        // ...and longer than factor × expected fails poll_deadline
-  double requests_per_second = 10.0;   // GET budget per account
+  double requests_per_second = 10.0;   // GET budget per account...
+  millis budget_window = 1'000;        // ...never exceeded in any window this long
   double duration_scale = 1.0;         // × built-in expected durations (a time-scaled simulator)
-  bool hurry_when_queued = true;       // denser polls while jobs wait for the lane's slots
+  // While jobs wait for a lane's slots (and hurry_when_queued), a task is looked at again
+  // when the slot time expected to be lost since the last look reaches this many ms
+  // (engine/poll_planner.hpp). 20: a fixed 2 s loop's detection delay at ~3/4 of its polls.
+  bool hurry_when_queued = true;
+  double backlog_poll_worth_ms = 20;
 };
 
 struct retry_config {

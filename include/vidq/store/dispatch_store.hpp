@@ -69,6 +69,16 @@ class dispatch_store {
   // Rows left in submitting or downloading, for restart recovery.
   result<std::vector<job_row>> transient_rows();
 
+  // The newest `limit` duration samples (migration 0007), newest first: what rebuilds the
+  // learned run times at start.
+  struct duration_sample {
+    std::string model;
+    std::string params;
+    millis at_least = 0;
+    std::optional<millis> at_most;  // nullopt: still running then
+  };
+  result<std::vector<duration_sample>> recent_duration_samples(int limit);
+
   // The SQL of the queries above, for EXPLAIN QUERY PLAN tests.
   static std::span<const named_query> hot_queries();
 
@@ -96,8 +106,10 @@ class dispatch_store {
   // rejections that say nothing about the job (1302: the account was full).
   result<bool> record_requeued(std::int64_t id, std::string_view request_id, millis not_before,
                                std::string_view error_code, std::string_view error_message, bool refund_attempt);
-  // processing: one more unfinished poll, next one at `next_poll_at`.
-  result<bool> record_polled(std::int64_t id, millis next_poll_at);
+  // processing: one more unfinished poll, next one at `next_poll_at`. `saw_running`: the
+  // provider answered PROCESSING (seen_running_at = now, the lower end of the run time the
+  // duration samples keep); false for a poll that learned nothing (network error, pause).
+  result<bool> record_polled(std::int64_t id, millis next_poll_at, bool saw_running = true);
   // processing → downloading: the task finished; its result URLs.
   result<bool> record_remote_success(std::int64_t id, std::string_view video_url, std::string_view cover_url);
   // downloading → processing: the URLs expired; poll again now for fresh ones.

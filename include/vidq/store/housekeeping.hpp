@@ -55,6 +55,12 @@ struct retention_outcome {
 result<retention_outcome> apply_retention(database& db, const ops::retention_config& rules, millis now,
                                           int max_rows = 500);
 
+// Deletes the oldest duration_samples (migration 0007) beyond the newest `keep`, at most
+// `max_rows` per call (one short statement on the rowid). The daemon learns from the newest
+// few hundred per kind of job; keeping more only grows the file. Returns the rows deleted.
+// Errors: errc::database_busy, errc::database_error.
+result<std::int64_t> trim_duration_samples(database& db, std::int64_t keep = 20'000, int max_rows = 500);
+
 // The two lookups of apply_retention (?1 = cutoff, ?2 = max_rows), for query-plan tests.
 struct housekeeping_query {
   const char* name;

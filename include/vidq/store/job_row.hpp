@@ -50,6 +50,7 @@ struct job_row {
   std::optional<std::string> requested_account;
   // Re-polls of the stored task for fresh result URLs after a failed download (migrations/0005).
   std::int64_t refetches = 0;
+  std::optional<millis> seen_running_at;  // the last poll that saw it PROCESSING (migration 0007)
 };
 
 struct job_event {
@@ -63,11 +64,11 @@ struct job_event {
 
 // The column list every row-returning query selects, in job_row order. A macro so that it
 // concatenates into constant SQL strings at compile time.
-#define VIDQ_JOB_COLUMNS                                                                       \
-  "id, key, batch, priority, account, model, prompt, image_url, params, state, attempts, "     \
-  "not_before, request_id, task_id, submitted_at, next_poll_at, polls, finished_at, "          \
+#define VIDQ_JOB_COLUMNS                                                                        \
+  "id, key, batch, priority, account, model, prompt, image_url, params, state, attempts, "      \
+  "not_before, request_id, task_id, submitted_at, next_poll_at, polls, finished_at, "           \
   "video_url, cover_url, video_path, cover_path, video_bytes, video_sha256, cost, error_code, " \
-  "error_message, created_at, updated_at, requested_account, refetches"
+  "error_message, created_at, updated_at, requested_account, refetches, seen_running_at"
 // Reads a row selected with VIDQ_JOB_COLUMNS starting at column `first`.
 job_row read_job_row(const statement& stmt, int first = 0);
 // Steps `stmt` to the end and reads every row. Errors: those of statement::step().
