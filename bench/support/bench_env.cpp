@@ -1,6 +1,7 @@
 #include "support/bench_env.hpp"
 
 #include "vidq/net/tls_identity.hpp"
+#include "vidq/ops/config.hpp"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -55,18 +56,22 @@ void sim_host::stop() {
 
 sim_host::~sim_host() { stop(); }
 
-void write_scaled_config(const fs::path& file, const sim_host& host, const std::string& tier, double ts) {
+void write_scaled_config(const fs::path& file, const sim_host& host, const std::string& tier, double ts,
+                         const daemon_tuning& tuning) {
   std::ofstream toml(file);
   toml << "[database]\npath = \"vidq.db\"\n[output]\ndir = \"videos\"\n"
        << "[tls]\nca_file = \"" << host.ca_cert().string() << "\"\n"
        << "[[accounts]]\nname = \"default\"\nprovider = \"bigmodel\"\n"
        << "base_url = \"https://127.0.0.1:" << host.port() << "/api/paas/v4\"\n"
        << "api_key_env = \"" << key_env << "\"\ntier = \"" << tier << "\"\n"
-       << "[polling]\nduration_scale = " << ts << "\n"
-       << "min_interval_seconds = " << std::max(0.1, 2.0 * ts) << "\n"
-       << "max_interval_seconds = " << std::max(1.0, 60.0 * ts) << "\n"
+       << "[polling]\nduration_scale = " << ts * tuning.prior_factor << "\n"
+       << "min_interval_seconds = " << std::max(0.001, 2.0 * ts) << "\n"
+       << "max_interval_seconds = " << std::max(0.01, 60.0 * ts) << "\n"
        << "deadline_min_seconds = " << std::max(1.0, 900.0 * ts) << "\n"
        << "requests_per_second = " << 10.0 / ts << "\n"
+       << "budget_window_seconds = " << std::max(0.001, ts) << "\n"
+       << "backlog_poll_worth_seconds = "
+       << tuning.backlog_poll_worth_s.value_or(ops::polling_config{}.backlog_poll_worth_ms / 1000.0) * ts << "\n"
        << "[retry]\nbase_delay_seconds = " << std::max(0.01, 2.0 * ts) << "\n"
        << "max_delay_seconds = " << std::max(0.01, 300.0 * ts) << "\n"
        << "[status]\nlisten = \"127.0.0.1:0\"\n";

@@ -15,6 +15,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -54,10 +55,21 @@ class sim_host {
   fs::path ca_cert_;
 };
 
+// What a benchmark changes in the daemon's config beyond the scaling.
+struct daemon_tuning {
+  // × duration_scale: the built-in expected durations are off by this factor (a prior that
+  // believes the provider 10× slower than it is: 10). Nothing else moves with it.
+  double prior_factor = 1.0;
+  // [polling] backlog_poll_worth_seconds before scaling (it is slot time, so provider time):
+  // nullopt keeps the daemon's default, scaled.
+  std::optional<double> backlog_poll_worth_s;
+};
+
 // vidq.toml for one account of `tier` on `host`, with every daemon time constant that models
 // provider behaviour scaled by `time_scale` (docs/PERFORMANCE.md "Scaling"). Also exports
 // the account's key in key_env.
-void write_scaled_config(const fs::path& file, const sim_host& host, const std::string& tier, double time_scale);
+void write_scaled_config(const fs::path& file, const sim_host& host, const std::string& tier, double time_scale,
+                         const daemon_tuning& tuning = {});
 
 // The vidq binary the benchmarks run: $VIDQ_BENCH_BINARY (to compare two builds side by
 // side), else the one built with them.
