@@ -197,6 +197,30 @@ TEST(Config, MinFreeSpaceDefaultsTo100MiBAndZeroSwitchesItOff) {
   EXPECT_THROW(load_config(path), config_error);
 }
 
+TEST(Config, BacklogPollingAndTheGetBudgetWindow) {
+  const auto d = default_config();
+  EXPECT_DOUBLE_EQ(d.polling.backlog_poll_worth_ms, 12.0);
+  EXPECT_EQ(d.polling.budget_window, 1'000);
+  const auto example = load_config(std::string(VIDQ_SOURCE_DIR) + "/config/vidq.example.toml");
+  EXPECT_DOUBLE_EQ(example.polling.backlog_poll_worth_ms, 12.0);  // the example shows the defaults
+  EXPECT_EQ(example.polling.budget_window, 1'000);
+  test::temp_dir dir;
+  const auto path = dir.file("vidq.toml");
+  // A time-scaled simulator (bench/ at 0.01): every provider-time setting goes down with it.
+  test::write_file(path,
+                   "[polling]\nbacklog_poll_worth_seconds = 0.00012\nbudget_window_seconds = 0.01\n"
+                   "min_interval_seconds = 0.02\nmax_interval_seconds = 0.6\n");
+  const auto c = load_config(path);
+  EXPECT_DOUBLE_EQ(c.polling.backlog_poll_worth_ms, 0.12);
+  EXPECT_EQ(c.polling.budget_window, 10);
+  EXPECT_EQ(c.polling.min_interval, 20);
+  EXPECT_EQ(c.polling.max_interval, 600);
+  test::write_file(path, "[polling]\nbacklog_poll_worth_seconds = 0\n");
+  EXPECT_THROW(load_config(path), config_error);
+  test::write_file(path, "[polling]\nbudget_window_seconds = 61\n");
+  EXPECT_THROW(load_config(path), config_error);
+}
+
 TEST(Config, RetentionIsOffUnlessSet) {
   EXPECT_FALSE(default_config().retention.finished_jobs);
   EXPECT_FALSE(default_config().retention.events);

@@ -1,4 +1,5 @@
 #include "vidq/store/dispatch_store.hpp"
+#include "vidq/store/housekeeping.hpp"
 
 #include "support/test_db.hpp"
 
@@ -105,6 +106,61 @@ TEST_F(dispatch_record, FailureAndExpiredUrls) {
   EXPECT_FALSE(r.next_poll_at);
   EXPECT_EQ(last_event(job.id), "processing>failed poll_deadline: still PROCESSING");
   EXPECT_FALSE(dispatch.record_failed(job.id, job_state::processing, "x", "y").value()) << "already failed";
+}
+
+// Migration 0007: the interval a task's polls bracketed is kept by trigger, so the learned
+// run times survive a restart (docs/DATA.md "duration_samples").
+TEST_F(dispatch_record, ASuccessKeepsTheIntervalThePollsBracketed) {
+  const auto job = claim_one();
+  ASSERT_TRUE(dispatch.record_accepted(job, *job.request_id, "task-1", t.clock.now() + 1'000, 1000).value());
+  t.clock.advance(40'000);
+  ASSERT_TRUE(dispatch.record_polled(job.id, t.clock.now() + 5'000).value());  // saw it running at 40 s
+  t.clock.advance(5'000);
+  ASSERT_TRUE(dispatch.record_polled(job.id, t.clock.now() + 5'000, false).value());  // a network error: learned nothing
+  EXPECT_EQ(row(job.id).seen_running_at, t.clock.now() - 5'000);
+  t.clock.advance(7'000);
+  ASSERT_TRUE(dispatch.record_remote_success(job.id, "https://cdn/v.mp4", "").value());
+  auto samples = dispatch.recent_duration_samples(10).value();
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].model, "cogvideox-3");
+  EXPECT_EQ(samples[0].at_least, 40'000);
+  EXPECT_EQ(samples[0].at_most, 52'000);
+  // A re-poll for fresh URLs (downloading → processing → downloading) teaches nothing new.
+  ASSERT_TRUE(dispatch.record_urls_expired(job.id).value());
+  ASSERT_TRUE(dispatch.record_remote_success(job.id, "https://cdn/v2.mp4", "").value());
+  EXPECT_EQ(dispatch.recent_duration_samples(10).value().size(), 1u);
+}
+
+TEST_F(dispatch_record, AGiveUpIsRightCensoredAndAProviderFailIsNoSample) {
+  const auto given_up = claim_one();
+  ASSERT_TRUE(dispatch.record_accepted(given_up, *given_up.request_id, "task-1", t.clock.now() + 1'000, 0).value());
+  t.clock.advance(900'000);
+  ASSERT_TRUE(dispatch.record_polled(given_up.id, t.clock.now()).value());
+  ASSERT_TRUE(dispatch.record_failed(given_up.id, job_state::processing, "poll_deadline", "too long").value());
+  const auto failed = claim_one();
+  ASSERT_TRUE(dispatch.record_accepted(failed, *failed.request_id, "task-2", t.clock.now() + 1'000, 0).value());
+  t.clock.advance(30'000);
+  ASSERT_TRUE(dispatch.record_polled(failed.id, t.clock.now()).value());
+  ASSERT_TRUE(dispatch.record_failed(failed.id, job_state::processing, "1301", "unsafe").value());
+  auto samples = dispatch.recent_duration_samples(10).value();
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].at_least, 900'000);
+  EXPECT_FALSE(samples[0].at_most) << "still running when given up: it took at least that long";
+}
+
+TEST_F(dispatch_record, TrimKeepsTheNewestSamples) {
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(t.db.exec("INSERT INTO duration_samples(job_id, model, params, at_least_ms, at_most_ms, at) "
+                          "VALUES (" + std::to_string(i) + ", 'cogvideox-3', '{}', " + std::to_string(i) + ", " +
+                          std::to_string(i + 1) + ", 0)"));
+  }
+  EXPECT_EQ(trim_duration_samples(t.db, 10, 15).value(), 15) << "at most max_rows per call";
+  EXPECT_EQ(trim_duration_samples(t.db, 10, 15).value(), 5);
+  EXPECT_EQ(trim_duration_samples(t.db, 10, 15).value(), 0);
+  const auto left = dispatch.recent_duration_samples(100).value();
+  ASSERT_EQ(left.size(), 10u);
+  EXPECT_EQ(left.front().at_least, 29) << "newest first";
+  EXPECT_EQ(left.back().at_least, 20);
 }
 
 }  // namespace

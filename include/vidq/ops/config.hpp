@@ -61,9 +61,10 @@ struct polling_config {
   double duration_scale = 1.0;         // × built-in expected durations (a time-scaled simulator)
   // While jobs wait for a lane's slots (and hurry_when_queued), a task is looked at again
   // when the slot time expected to be lost since the last look reaches this many ms
-  // (engine/poll_planner.hpp). 20: a fixed 2 s loop's detection delay at ~3/4 of its polls.
+  // (engine/poll_planner.hpp). 12: about the eff of a fixed 2 s loop at ~3/4 of its polls
+  // (docs/PERFORMANCE.md "Poll policy").
   bool hurry_when_queued = true;
-  double backlog_poll_worth_ms = 20;
+  double backlog_poll_worth_ms = 12;
 };
 
 struct retry_config {
