@@ -118,10 +118,23 @@ result<database> database::open(const std::string& path, const open_options& opt
     pragmas += "PRAGMA page_size=8192;";
     pragmas += "PRAGMA journal_mode=WAL;";
     pragmas += options.sync == sync_mode::full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";
+    db.conn_->sync = options.sync == sync_mode::full ? 2 : 1;
   }
   if (auto r = db.exec(pragmas); !r) return r.error();
   return db;
 }
+
+result<void> database::set_sync(sync_mode mode) {
+  const int want = mode == sync_mode::full ? 2 : 1;
+  if (conn_->sync == want) return {};
+  if (auto r = exec(want == 2 ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"); !r) return r;
+  conn_->sync = want;
+  return {};
+}
+
+relaxed_sync::relaxed_sync(database& db) : db_(db), was_(db.sync()) { (void)db_.set_sync(sync_mode::normal); }
+
+relaxed_sync::~relaxed_sync() { (void)db_.set_sync(was_); }
 
 result<void> database::exec(std::string_view sql) {
   const std::string text(sql);

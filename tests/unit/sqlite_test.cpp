@@ -26,6 +26,29 @@ TEST(Sqlite, OpensInWalWithFullSync) {
   EXPECT_EQ(sync->get_int64(0), 2);  // FULL
 }
 
+std::int64_t synchronous(database& db) {
+  auto s = db.prepare("PRAGMA synchronous");
+  EXPECT_TRUE(s && s->step().value());
+  return s->get_int64(0);
+}
+
+TEST(Sqlite, RelaxedSyncSkipsTheFsyncOnlyInsideItsScope) {
+  test::temp_dir dir;
+  auto db = database::open(dir.file("a.db"));
+  ASSERT_TRUE(db);
+  EXPECT_EQ(synchronous(*db), 2);  // FULL
+  {
+    const relaxed_sync no_fsync(*db);
+    EXPECT_EQ(synchronous(*db), 1);  // NORMAL
+    EXPECT_EQ(db->sync(), sync_mode::normal);
+  }
+  EXPECT_EQ(synchronous(*db), 2) << "restored: the next durable commit syncs the relaxed ones with it";
+  auto import = database::open(dir.file("b.db"), {.sync = sync_mode::normal});
+  ASSERT_TRUE(import);
+  { const relaxed_sync no_fsync(*import); }
+  EXPECT_EQ(synchronous(*import), 1) << "a NORMAL connection stays NORMAL";
+}
+
 TEST(Sqlite, TransactionRollsBackUnlessCommitted) {
   test::temp_dir dir;
   auto db = database::open(dir.file("a.db"));

@@ -28,6 +28,7 @@ struct connection {
   std::unique_ptr<sqlite3, closer> db;
   std::string path;
   std::string last_error;
+  int sync = 1;  // PRAGMA synchronous in force: 1 NORMAL, 2 FULL
   // Records SQLite's message and maps the code to an error_code.
   error_code fail(int sqlite_code);
 };
@@ -132,6 +133,11 @@ class database {
   // database"); the CLI keeps open_options' default, an operator's command should wait.
   void set_busy_timeout(int ms);
 
+  // PRAGMA synchronous for the commits that follow (outside a transaction). Errors: those
+  // of exec. See relaxed_sync.
+  result<void> set_sync(sync_mode mode);
+  sync_mode sync() const { return conn_->sync == 2 ? sync_mode::full : sync_mode::normal; }
+
   std::int64_t last_insert_rowid() const;
   int changes() const;
   const std::string& last_error() const { return conn_->last_error; }
@@ -145,6 +151,23 @@ class database {
   std::unique_ptr<detail::connection> conn_;
   // Declared after conn_ so statements are finalized before the connection closes.
   std::unordered_map<std::string, std::unique_ptr<statement>> cache_;
+};
+
+// Commits in this scope skip the WAL fsync of a FULL connection (synchronous=NORMAL), for
+// frequent writes whose loss in a power cut costs nothing that matters (a poll's progress: the
+// task is polled again). In WAL mode the next FULL commit syncs every frame before it, so a
+// power cut can lose only a tail of such commits, never one that precedes a durable commit.
+// A kill -9 loses none of them. Restores the mode it found.
+class relaxed_sync {
+ public:
+  explicit relaxed_sync(database& db);
+  ~relaxed_sync();
+  relaxed_sync(const relaxed_sync&) = delete;
+  relaxed_sync& operator=(const relaxed_sync&) = delete;
+
+ private:
+  database& db_;
+  sync_mode was_;
 };
 
 class transaction {
