@@ -46,9 +46,10 @@ bool deadline_passed(millis submitted_at, millis now, const duration_dist& expec
 
 // The per-account GET budget (polling.requests_per_second), as the provider's frequency
 // limit counts it: never more than n = max(1, ⌊per_second × window⌋) requests in any span
-// of n / per_second ms (10/s with a 1 s window: at most 10 in any second). A token bucket
-// would let 2 × its rate through in the second after an idle spell. Pure apart from its own
-// state (the newest n grants); time comes in.
+// of 1.1 × n / per_second ms (10/s with a 1 s window: at most 10 in any 1.1 s, so that
+// arrivals bunched by the network by up to 100 ms still stay within 10 in any second). A
+// token bucket would let 2 × its rate through in the second after an idle spell. Pure apart
+// from its own state (the newest n grants); time comes in.
 class request_budget {
  public:
   explicit request_budget(double per_second, millis window = 1'000);
