@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 
 namespace vidq::daemon {
@@ -120,11 +121,24 @@ void scheduler::load_duration_samples() {
     return;
   }
   store::job_row probe;
+  std::map<std::string, engine::duration_dist> priors;
   for (auto it = samples->rbegin(); it != samples->rend(); ++it) {
     probe.model = it->model;
     probe.params = it->params;
-    learner_.observe(kind_of(probe).key, {it->at_least, it->at_most});
+    auto kind = kind_of(probe);
+    learner_.observe(kind.key, {it->at_least, it->at_most});
+    priors.insert_or_assign(kind.key, kind.prior);
   }
+  // Fitted now, so that the status server shows what was learned before the first job.
+  for (const auto& [key, prior] : priors) learner_.fit(key, prior);
+  if (!priors.empty()) log::info("durations_learned", {{"samples", samples->size()}, {"kinds", priors.size()}});
+}
+
+std::vector<duration_view> scheduler::learned_durations() const {
+  std::vector<duration_view> out;
+  for (const auto& k : learner_.summary())
+    out.push_back({k.key, k.fitted.median, k.fitted.p90, k.prior.median, k.observations});
+  return out;
 }
 
 }  // namespace vidq::daemon

@@ -68,7 +68,11 @@ asio::awaitable<result<void>> scheduler::run() {
   log::info("daemon_ready", {{"accounts", clients_.size()}, {"recovery_ms", now() - started_at_}});
   if (on_ready_) on_ready_();
   while (!stopping_) {
+    // Two steady-clock reads a pass: what the loop costs, whatever the wall clock does.
+    const auto pass_started = std::chrono::steady_clock::now();
     tick();
+    metrics_.loop_tick.record(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - pass_started).count());
     if (opt_.exit_when_idle && idle_now()) {
       log::info("daemon_idle", {{"detail", "nothing queued or in flight that can progress; exiting"}});
       break;
@@ -438,7 +442,11 @@ asio::awaitable<void> scheduler::drain() {
     const millis hard_end = now() + 5'000;
     while (!tasks_.empty() && now() < hard_end) co_await sleep_until(std::min(hard_end, now() + 50));
   }
-  log::info("daemon_stopped", {{"drain_ms", now() - started}, {"tasks_left", tasks_.size()}});
+  log::info("daemon_stopped", {{"drain_ms", now() - started},
+                               {"tasks_left", tasks_.size()},
+                               {"ticks", metrics_.loop_tick.count()},
+                               {"tick_p99_ms", metrics_.loop_tick.quantile(0.99)},
+                               {"tick_max_ms", metrics_.loop_tick.max()}});
 }
 
 void scheduler::request_stop() {
@@ -487,6 +495,7 @@ runtime_view scheduler::runtime() const {
   v.disk = disk_.view();
   v.db_locked_since = db_lock_.locked_since();
   v.db_lost = db_lost_;
+  v.durations = learned_durations();
   for (const auto& [account, model] : admission_.lanes()) {
     v.lanes.push_back({account, model, admission_.in_flight(account, model), admission_.effective_cap(account, model, t),
                        admission_.configured_cap(account)});

@@ -33,6 +33,15 @@ bool duration_learner::next_task_probes(const std::string& key, const duration_d
   return options_.probe_every > 0 && k.tasks % static_cast<std::uint64_t>(options_.probe_every) == 0;
 }
 
+std::vector<duration_learner::kind_summary> duration_learner::summary() const {
+  std::vector<kind_summary> out;
+  for (const auto& [key, k] : kinds_) {
+    if (k.fitted_prior.median <= 0) continue;  // observed, never fitted yet
+    out.push_back({key, k.fitted.dist, k.fitted_prior, k.seen.size()});
+  }
+  return out;
+}
+
 std::size_t duration_learner::observations(const std::string& key) const {
   auto it = kinds_.find(key);
   return it == kinds_.end() ? 0 : it->second.seen.size();

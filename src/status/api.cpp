@@ -277,6 +277,14 @@ http_reply handlers::accounts() {
                                  {"effective_cap", l.effective_cap},
                                  {"configured_cap", l.configured_cap}});
   }
+  json::array durations;
+  for (const auto& d : rt.durations) {
+    durations.push_back(json::object{{"kind", d.kind},
+                                     {"median_ms", d.median},
+                                     {"p90_ms", d.p90},
+                                     {"prior_median_ms", d.prior_median},
+                                     {"observations", d.observations}});
+  }
   return json_reply(200, json::object{{"started_at", rt.started_at},
                                       {"last_tick", rt.last_tick},
                                       {"draining", rt.draining},
@@ -284,7 +292,8 @@ http_reply handlers::accounts() {
                                       {"disk", disk_json(rt.disk)},
                                       {"db_locked_since", optional_value(rt.db_locked_since)},
                                       {"accounts", std::move(accounts)},
-                                      {"lanes", std::move(lanes)}});
+                                      {"lanes", std::move(lanes)},
+                                      {"durations", std::move(durations)}});
 }
 
 http_reply handlers::account_pause(std::string_view name, std::string_view body, bool pause) {

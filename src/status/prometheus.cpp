@@ -1,6 +1,7 @@
 #include "vidq/status/prometheus.hpp"
 
 #include "vidq/core/job_state.hpp"
+#include "vidq/core/latency_histogram.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -79,6 +80,14 @@ void counters(exposition& e, std::string_view name, std::string_view help, std::
   for (const auto& [value, count] : family) e.sample(name, {{label_name, value}}, static_cast<double>(count));
 }
 
+// A bucket bound given in milliseconds, as seconds in its shortest decimal form: 0.1 ms is
+// "0.0001", not the binary quotient's "0.00010000000000000002".
+std::string le_seconds(double ms) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ms / 1000.0, std::chars_format::general, 6);
+  return ec == std::errc() ? std::string(buf, end) : format_sample_value(ms / 1000.0);
+}
+
 }  // namespace
 
 std::string render_metrics(const db_gauges& db, const daemon::runtime_view& runtime, const ops::metrics& m,
@@ -110,6 +119,18 @@ std::string render_metrics(const db_gauges& db, const daemon::runtime_view& runt
   for (const auto& l : runtime.lanes) {
     e.sample("vidq_lane_configured_cap", {{"account", l.account}, {"model", l.model}}, l.configured_cap);
   }
+  e.family("vidq_expected_run_seconds", "gauge",
+           "Run time the daemon expects per kind of job (model|quality|length|...): learned from its polls, "
+           "else the built-in prior; quantile 0.5 and 0.9.");
+  for (const auto& d : runtime.durations) {
+    e.sample("vidq_expected_run_seconds", {{"kind", d.kind}, {"quantile", "0.5"}},
+             static_cast<double>(d.median) / 1000.0);
+    e.sample("vidq_expected_run_seconds", {{"kind", d.kind}, {"quantile", "0.9"}}, static_cast<double>(d.p90) / 1000.0);
+  }
+  e.family("vidq_run_time_observations", "gauge",
+           "Finished tasks the expected run time of a kind is learned from (newest 400).");
+  for (const auto& d : runtime.durations)
+    e.sample("vidq_run_time_observations", {{"kind", d.kind}}, static_cast<double>(d.observations));
   e.family("vidq_account_paused", "gauge", "1 when the account submits nothing (operator or provider pause).");
   for (const auto& a : runtime.accounts) e.sample("vidq_account_paused", {{"account", a.name}}, a.paused ? 1 : 0);
   e.family("vidq_budget_blocked", "gauge", "1 when a budget limit holds admission.");
@@ -155,6 +176,14 @@ std::string render_metrics(const db_gauges& db, const daemon::runtime_view& runt
 
   e.family("vidq_loop_ticks_total", "counter", "Scheduler passes; a stuck loop stops counting.");
   e.sample("vidq_loop_ticks_total", static_cast<double>(m.loop_ticks));
+  e.family("vidq_loop_tick_seconds", "histogram", "Wall time of each scheduler pass.");
+  for (std::size_t i = 0; i < latency_histogram::bounds_ms.size(); ++i) {
+    e.sample("vidq_loop_tick_seconds_bucket", {{"le", le_seconds(latency_histogram::bounds_ms[i])}},
+             static_cast<double>(m.loop_tick.cumulative(i)));
+  }
+  e.sample("vidq_loop_tick_seconds_bucket", {{"le", "+Inf"}}, static_cast<double>(m.loop_tick.count()));
+  e.sample("vidq_loop_tick_seconds_sum", m.loop_tick.sum_ms() / 1000.0);
+  e.sample("vidq_loop_tick_seconds_count", static_cast<double>(m.loop_tick.count()));
   e.family("vidq_last_tick_age_seconds", "gauge", "Seconds since the scheduler's last pass.");
   e.sample("vidq_last_tick_age_seconds",
            runtime.last_tick > 0 ? static_cast<double>(now - runtime.last_tick) / 1000.0 : 0.0);

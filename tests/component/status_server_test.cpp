@@ -591,6 +591,9 @@ TEST_F(StatusServerTest, ServesMetricsThatPromtoolAccepts) {
   metrics.job_duration.observe(42);
   metrics.job_duration.observe(7000);
   metrics.loop_ticks = 17;
+  metrics.loop_tick.record(0.05);
+  metrics.loop_tick.record(3);
+  metrics.loop_tick.record(4000);
   ops::metrics::bump(metrics.notices, "gave_up");
   t.exec("INSERT INTO notices(event, fanned_out) VALUES ('budget_blocked', 1);"
          "INSERT INTO notice_deliveries(notice_id, target, next_attempt_at, gave_up_at) VALUES (last_insert_rowid(), 'h', 0, 1);"
@@ -612,6 +615,13 @@ TEST_F(StatusServerTest, ServesMetricsThatPromtoolAccepts) {
   EXPECT_NE(b.find("vidq_job_duration_seconds_bucket{le=\"+Inf\"} 2\n"), std::string::npos);
   EXPECT_NE(b.find("vidq_job_duration_seconds_count 2\n"), std::string::npos);
   EXPECT_NE(b.find("vidq_loop_ticks_total 17\n"), std::string::npos);
+  EXPECT_NE(b.find("# TYPE vidq_loop_tick_seconds histogram\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_loop_tick_seconds_bucket{le=\"0.0001\"} 1\n"), std::string::npos) << b;
+  EXPECT_NE(b.find("vidq_loop_tick_seconds_bucket{le=\"0.005\"} 2\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_loop_tick_seconds_bucket{le=\"1\"} 2\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_loop_tick_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_loop_tick_seconds_sum 4.00305\n"), std::string::npos);
+  EXPECT_NE(b.find("vidq_loop_tick_seconds_count 3\n"), std::string::npos);
   EXPECT_NE(b.find("vidq_notice_attempts_total{outcome=\"gave_up\"} 1\n"), std::string::npos);
   EXPECT_NE(b.find("vidq_notice_deliveries_failed 1\n"), std::string::npos);
   EXPECT_NE(b.find("vidq_notice_deliveries_pending 1\n"), std::string::npos);

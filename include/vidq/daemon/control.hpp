@@ -6,6 +6,7 @@
 #include "vidq/core/clock.hpp"
 #include "vidq/engine/disk_pressure.hpp"
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,15 @@ struct account_view {
   std::vector<std::string> models;    // what it serves from the pool; empty = every model
 };
 
+// What the daemon expects of one kind of job's run time (engine::duration_key): the fit of
+// what its polls saw, or the built-in prior while it has seen nothing.
+struct duration_view {
+  std::string kind;              // model|quality|Ns|std|hd
+  millis median = 0, p90 = 0;    // expected now
+  millis prior_median = 0;       // built-in × duration_scale
+  std::size_t observations = 0;  // finished (or given-up) tasks it learned from, newest 400
+};
+
 struct runtime_view {
   millis started_at = 0;
   millis last_tick = 0;  // the last scheduler pass; healthz compares it with now
@@ -42,6 +52,7 @@ struct runtime_view {
   engine::disk_view disk;                   // disk-pressure pause of downloads / admission
   std::optional<millis> db_locked_since;    // another connection holds the write lock
   std::optional<std::string> db_lost;       // the database or its WAL was deleted/replaced
+  std::vector<duration_view> durations;     // learned run times, by kind of job
 };
 
 class daemon_control {

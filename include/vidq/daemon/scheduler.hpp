@@ -217,6 +217,7 @@ class scheduler final : public daemon_control {
   // What a finished look saw: done at `detected`, or (nullopt) still running when given up.
   void observe_duration(const store::job_row& row, millis submitted, std::optional<millis> detected);
   void load_duration_samples();
+  std::vector<duration_view> learned_durations() const;
 
   // helpers (scheduler.cpp)
   void release(const std::string& account, const std::string& model);

@@ -11,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace vidq::engine {
 
@@ -38,6 +39,15 @@ class duration_learner {
   // kind's turn (every probe_every-th call) to check that the fit has not become too slow.
   bool next_task_probes(const std::string& key, const duration_dist& prior);
   std::size_t observations(const std::string& key) const;
+
+  // Every kind fitted so far, with its last fit (refitted by fit(), not here).
+  struct kind_summary {
+    std::string key;
+    duration_dist fitted;
+    duration_dist prior;
+    std::size_t observations = 0;
+  };
+  std::vector<kind_summary> summary() const;
 
  private:
   struct kind {

@@ -3,6 +3,8 @@
 // from its one io_context thread and the status server reads them on the same thread, so
 // plain integers suffice. Gauges that the database knows (jobs by state, spend, oldest
 // queued job) are not here: the status server reads them from SQLite at scrape time.
+#include "vidq/core/latency_histogram.hpp"
+
 #include <array>
 #include <cstdint>
 #include <map>
@@ -49,6 +51,7 @@ struct metrics {
   std::uint64_t download_bytes = 0;
   histogram job_duration;          // submitted_at → succeeded, seconds
   std::uint64_t loop_ticks = 0;    // scheduler passes; a stuck loop stops counting
+  latency_histogram loop_tick;     // wall time of each scheduler pass (steady clock)
 
   static void bump(counter_family& family, std::string_view label, std::uint64_t by = 1) {
     auto it = family.find(label);
