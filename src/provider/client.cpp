@@ -4,6 +4,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <utility>
@@ -42,6 +43,13 @@ net::client_options provider_client_options(const ops::config& cfg) {
   net::client_options o;
   o.tls.ca_file = cfg.tls_ca_file;
   o.user_agent = std::string("vidq/") + VIDQ_VERSION;
+  // Idle connections kept per host: as many as the accounts' slots, within [8, 256]. With 100
+  // accounts × 20 slots on one host, 8 made every other poll a fresh TLS handshake (half the
+  // daemon's CPU in bench_many_accounts); the pool is linear, which stays cheap at 256.
+  std::size_t slots = 0;
+  for (const auto& a : cfg.accounts) slots += static_cast<std::size_t>(std::max(a.cap(), 0));
+  o.pool.max_idle_per_host = std::clamp<std::size_t>(slots, o.pool.max_idle_per_host, 256);
+  o.pool.max_idle_total = std::max(o.pool.max_idle_total, 2 * o.pool.max_idle_per_host);
   std::string ignored;  // reported by https_provider_client::create, which the daemon calls
   if (auto env = env_proxy_settings(ignored)) o.proxy = std::move(*env);
   return o;

@@ -82,6 +82,30 @@ TEST(ProviderOutcome, ClientOptionsFromConfig) {
   const auto o = provider::provider_client_options(cfg);
   EXPECT_EQ(o.tls.ca_file, "/etc/vidq/ca.pem");
   EXPECT_EQ(o.user_agent, std::string("vidq/") + VIDQ_VERSION);
+  // One V0 account (5 slots): the transport's own 8 idle connections per host.
+  EXPECT_EQ(o.pool.max_idle_per_host, 8u);
+  EXPECT_EQ(o.pool.max_idle_total, 64u);
+}
+
+TEST(ProviderOutcome, ClientPoolKeepsAsManyIdleConnectionsAsSlots) {
+  ops::config cfg = ops::default_config();
+  ops::account_config a = cfg.accounts.front();
+  a.tier = 3;  // 20 slots
+  cfg.accounts.clear();
+  for (int i = 0; i < 3; ++i) {
+    a.name = "a" + std::to_string(i);
+    cfg.accounts.push_back(a);
+  }
+  auto o = provider::provider_client_options(cfg);
+  EXPECT_EQ(o.pool.max_idle_per_host, 60u);
+  EXPECT_EQ(o.pool.max_idle_total, 120u);
+  for (int i = 3; i < 100; ++i) {
+    a.name = "a" + std::to_string(i);
+    cfg.accounts.push_back(a);
+  }
+  o = provider::provider_client_options(cfg);
+  EXPECT_EQ(o.pool.max_idle_per_host, 256u);  // 2,000 slots: capped
+  EXPECT_EQ(o.pool.max_idle_total, 512u);
 }
 
 // --- download errors ---------------------------------------------------------------------

@@ -69,7 +69,9 @@ transport_outcome to_outcome(const net::net_result<net::http_response>& r);
 // Client options for the shared https_client from the config: [tls] ca_file, the
 // User-Agent "vidq/<version>", and the proxy of HTTPS_PROXY/NO_PROXY (what downloads of
 // result files use; a malformed HTTPS_PROXY is left out here and refused by
-// https_provider_client::create). Deadlines and pool limits keep the transport's defaults.
+// https_provider_client::create). Deadlines keep the transport's defaults; the pool keeps
+// as many idle connections per host as the accounts have slots, at least the transport's 8
+// and at most 256 (sized once, at start: a reload keeps it).
 net::client_options provider_client_options(const ops::config& cfg);
 
 // "https://host/api/paas/v4" + "/videos/generations", tolerating a trailing '/' on the base.
