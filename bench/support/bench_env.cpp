@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 
 namespace vidq::bench {
@@ -56,15 +58,25 @@ void sim_host::stop() {
 
 sim_host::~sim_host() { stop(); }
 
-void write_scaled_config(const fs::path& file, const sim_host& host, const std::string& tier, double ts,
-                         const daemon_tuning& tuning) {
-  std::ofstream toml(file);
+namespace {
+
+// [database], [output] and [tls]: what every benchmark's vidq.toml opens with.
+void write_head(std::ostream& toml, const sim_host& host) {
   toml << "[database]\npath = \"vidq.db\"\n[output]\ndir = \"videos\"\n"
-       << "[tls]\nca_file = \"" << host.ca_cert().string() << "\"\n"
-       << "[[accounts]]\nname = \"default\"\nprovider = \"bigmodel\"\n"
+       << "[tls]\nca_file = \"" << host.ca_cert().string() << "\"\n";
+}
+
+void write_account(std::ostream& toml, const sim_host& host, const std::string& name, const std::string& env,
+                   const std::string& tier) {
+  toml << "[[accounts]]\nname = \"" << name << "\"\nprovider = \"bigmodel\"\n"
        << "base_url = \"https://127.0.0.1:" << host.port() << "/api/paas/v4\"\n"
-       << "api_key_env = \"" << key_env << "\"\ntier = \"" << tier << "\"\n"
-       << "[polling]\nduration_scale = " << ts * tuning.prior_factor << "\n"
+       << "api_key_env = \"" << env << "\"\ntier = \"" << tier << "\"\n";
+}
+
+// [polling], [retry] and [status]: every daemon time constant that models provider
+// behaviour, scaled by `ts` (docs/PERFORMANCE.md "Scaling").
+void write_scaled_tail(std::ostream& toml, double ts, const daemon_tuning& tuning) {
+  toml << "[polling]\nduration_scale = " << ts * tuning.prior_factor << "\n"
        << "min_interval_seconds = " << std::max(0.001, 2.0 * ts) << "\n"
        << "max_interval_seconds = " << std::max(0.01, 60.0 * ts) << "\n"
        << "deadline_min_seconds = " << std::max(1.0, 900.0 * ts) << "\n"
@@ -75,7 +87,38 @@ void write_scaled_config(const fs::path& file, const sim_host& host, const std::
        << "[retry]\nbase_delay_seconds = " << std::max(0.01, 2.0 * ts) << "\n"
        << "max_delay_seconds = " << std::max(0.01, 300.0 * ts) << "\n"
        << "[status]\nlisten = \"127.0.0.1:0\"\n";
+}
+
+}  // namespace
+
+void write_scaled_config(const fs::path& file, const sim_host& host, const std::string& tier, double ts,
+                         const daemon_tuning& tuning) {
+  std::ofstream toml(file);
+  write_head(toml, host);
+  write_account(toml, host, "default", key_env, tier);
+  write_scaled_tail(toml, ts, tuning);
   ::setenv(key_env, key_of_tier(tier).c_str(), 1);
+}
+
+void write_scaled_accounts_config(const fs::path& file, const sim_host& host,
+                                  const std::vector<bench_account>& accounts, double ts, const daemon_tuning& tuning) {
+  std::ofstream toml(file);
+  write_head(toml, host);
+  for (const auto& a : accounts) {
+    const std::string env = account_key_env(a.name);
+    write_account(toml, host, a.name, env, a.tier);
+    ::setenv(env.c_str(), a.key.c_str(), 1);
+  }
+  write_scaled_tail(toml, ts, tuning);
+}
+
+std::string account_key_env(const std::string& account) {
+  std::string env = std::string(key_env) + "_";
+  for (const char c : account) {
+    const auto u = static_cast<unsigned char>(c);
+    env += std::isalnum(u) ? static_cast<char>(std::toupper(u)) : '_';
+  }
+  return env;
 }
 
 const char* vidq_binary() {

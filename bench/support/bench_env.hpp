@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace vidq::bench {
 
@@ -70,6 +71,25 @@ struct daemon_tuning {
 // the account's key in key_env.
 void write_scaled_config(const fs::path& file, const sim_host& host, const std::string& tier, double time_scale,
                          const daemon_tuning& tuning = {});
+
+// One daemon account served by its own simulator key (the key must be in the simulator's
+// sim_config.keys with the cap of `tier`).
+struct bench_account {
+  std::string name;  // the daemon's account name; jobs name it in their "account" field
+  std::string key;   // the simulator key
+  std::string tier = "V3";
+};
+
+// vidq.toml with one [[accounts]] table per entry of `accounts`, each reading its key from its
+// own variable (account_key_env(name), exported here), and the same scaled [polling],
+// [retry] and [status] as write_scaled_config.
+void write_scaled_accounts_config(const fs::path& file, const sim_host& host,
+                                  const std::vector<bench_account>& accounts, double time_scale,
+                                  const daemon_tuning& tuning = {});
+
+// The variable write_scaled_accounts_config exports an account's key in: key_env + "_" + the
+// name upper-cased, anything but letters and digits as '_'.
+std::string account_key_env(const std::string& account);
 
 // The vidq binary the benchmarks run: $VIDQ_BENCH_BINARY (to compare two builds side by
 // side), else the one built with them.
