@@ -46,9 +46,11 @@ bool scheduler::hurried(const store::job_row& row) {
 }
 
 millis scheduler::plan_poll(const store::job_row& row, millis submitted, millis t, int polls_done) {
-  const auto expected = expected_for(row);
-  const bool probe = probing_jobs_.contains(row.id);
+  const auto kind = kind_of(row);
   const millis age = std::max<millis>(t - submitted, 0);  // the look just made saw it running
+  learner_.note_running(kind.key, row.id, age);
+  const auto expected = learner_.fit(kind.key, kind.prior).dist;
+  const bool probe = probing_jobs_.contains(row.id);
   millis at;
   double pressure = 1.0;
   if (hurried(row)) {
@@ -84,6 +86,7 @@ void scheduler::note_plan(const store::job_row& row, millis t, millis at, double
 
 void scheduler::forget_task(std::int64_t id) {
   probing_jobs_.erase(id);
+  learner_.forget_running(id);
   auto it = poll_plans_.find(id);
   if (it == poll_plans_.end()) return;
   planned_rate_[it->second.account] -= it->second.per_second;

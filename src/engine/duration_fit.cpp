@@ -46,7 +46,8 @@ moments truncated(double a, double b) {
 }  // namespace
 
 duration_fit fit_duration(std::span<const censored_duration> oldest_first, const duration_dist& prior,
-                          const fit_options& options) {
+                          const fit_options& options, std::span<const censored_duration> current,
+                          double current_weight) {
   struct log_interval {
     double lo, hi, w;  // ln(ms); lo = -inf for at_least <= 0, hi = +inf for still running
   };
@@ -62,6 +63,15 @@ duration_fit fit_duration(std::span<const censored_duration> oldest_first, const
     const double lo = o.at_least > 0 ? std::log(static_cast<double>(o.at_least)) : -std::numeric_limits<double>::infinity();
     const double hi = o.at_most ? std::log(static_cast<double>(*o.at_most)) : std::numeric_limits<double>::infinity();
     obs.push_back({lo, hi, w});
+    total_weight += w;
+  }
+  // Tasks still running, at the average weight of a finished one: the decay is a stand-in
+  // for time, and they belong to the same stretch of time as the observations around them.
+  const double average = obs.empty() ? 1.0 : total_weight / static_cast<double>(obs.size());
+  for (const auto& o : current) {
+    if (o.at_least <= 0 || o.at_most) continue;
+    const double w = std::max(current_weight, 0.0) * average;
+    obs.push_back({std::log(static_cast<double>(o.at_least)), std::numeric_limits<double>::infinity(), w});
     total_weight += w;
   }
 

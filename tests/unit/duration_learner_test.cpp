@@ -130,6 +130,42 @@ TEST(DurationLearner, OnceConfidentOneTaskInTwentyStillProbes) {
   EXPECT_EQ(probes, 10);
 }
 
+// A cold start with 2,000 tasks in flight (bench_many_accounts): 70 s in, only the short
+// ones have finished. Fitted from those alone, every task looks short and the next tasks'
+// first looks go far past the fast tail; counting the running ones as "longer than their
+// age" keeps the fit near the truth.
+TEST(DurationLearner, TasksStillRunningKeepAColdStartFromLearningOnlyTheShortOnes) {
+  test::seeded_rng r(5);
+  duration_learner with_running, finished_only;
+  const millis now = 70'000;
+  for (std::int64_t task = 0; task < 2'000; ++task) {
+    const millis d = std::max<millis>(1, r.lognormal(truth));
+    if (d <= now) {
+      const censored_duration seen{std::max<millis>(0, d - 2'000), d};  // polled every 2 s
+      with_running.observe("k", seen);
+      finished_only.observe("k", seen);
+    } else {
+      with_running.note_running("k", task, now - 1'000);
+    }
+  }
+  const auto biased = finished_only.fit("k", truth).dist;
+  const auto fair = with_running.fit("k", truth).dist;
+  std::printf("70 s into a cold start: finished only median %.1f s p90 %.1f s; with the running ones %.1f s / %.1f s "
+              "(truth 120 / 240)\n",
+              static_cast<double>(biased.median) / 1000, static_cast<double>(biased.p90) / 1000,
+              static_cast<double>(fair.median) / 1000, static_cast<double>(fair.p90) / 1000);
+  EXPECT_LT(biased.median, 80'000) << "the survivorship bias this guards against";
+  EXPECT_NEAR(static_cast<double>(fair.median), 120'000, 24'000);
+  // Once they finish and are forgotten as running, only their real intervals count.
+  for (std::int64_t task = 0; task < 2'000; ++task) with_running.forget_running(task);
+  with_running.observe("k", {119'000, 121'000});
+  EXPECT_LT(with_running.fit("k", truth).dist.median, 90'000);
+  // Running tasks are no finished observations: a fit that only saw them still probes.
+  duration_learner cold;
+  for (std::int64_t task = 0; task < 20; ++task) cold.note_running("k", task, 5'000);
+  EXPECT_TRUE(cold.next_task_probes("k", truth));
+}
+
 // Issue 13's targets in this model: matched prior, off by ×3 and ×1/3 within 0.01 of it,
 // off by ×10 and ×100 still ≥ 0.95 over 400 jobs. The daemon adds hand-off and network
 // (bench/poll_policy measures those); this pins the decision logic alone.

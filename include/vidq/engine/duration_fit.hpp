@@ -59,7 +59,12 @@ struct duration_fit {
 
 // `oldest_first`: the observations in the order they were made (the newest weighs 1).
 // Intervals with at_most <= at_least or at_most <= 0 are ignored. σ stays in [0.05, 3].
+// `current`: tasks still running (at_least only): "longer than its age", as of now. Each
+// weighs as much as an average observation of `oldest_first` (1 if there is none), times
+// `current_weight` (a sample of many running tasks passes the number each stands for), so
+// that finished and running tasks keep their proportion whatever the decay did.
 duration_fit fit_duration(std::span<const censored_duration> oldest_first, const duration_dist& prior,
-                          const fit_options& options = {});
+                          const fit_options& options = {}, std::span<const censored_duration> current = {},
+                          double current_weight = 1.0);
 
 }  // namespace vidq::engine
