@@ -19,6 +19,7 @@
 //   detection     daemon's job_events `at` (processing → downloading|failed) − the
 //                 simulator's finished_at, for the task with the job's request_id
 #include "support/bench_env.hpp"
+#include "support/oracle.hpp"
 #include "vidq/ops/log.hpp"
 
 #include <CLI/CLI.hpp>
@@ -52,6 +53,8 @@ namespace {
 
 namespace bench = vidq::bench;
 using bench::col;
+using bench::mean;
+using bench::quantile;
 using bench::key_of_tier;
 using bench::reader;
 using bench::run_cli;
@@ -89,19 +92,6 @@ options parse(int argc, char** argv) {
     std::exit(app.exit(e) == 0 ? 0 : 2);
   }
   return o;
-}
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const auto hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-}
-
-double mean(const std::vector<double>& v) {
-  return v.empty() ? std::nan("") : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
 struct task_rec {

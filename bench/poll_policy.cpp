@@ -27,6 +27,7 @@
 //   GET peak     the most GETs the simulator saw in any window of one unscaled second, against
 //                the configured budget (requests_per_second)
 #include "support/bench_env.hpp"
+#include "support/oracle.hpp"
 #include "vidq/net/https_client.hpp"
 #include "vidq/ops/config.hpp"
 #include "vidq/ops/log.hpp"
@@ -69,7 +70,11 @@ namespace {
 
 namespace bench = vidq::bench;
 using bench::col;
+using bench::mean;
+using bench::oracle_makespan;
+using bench::quantile;
 using bench::reader;
+using bench::task_rec;
 using bench::wall_ms;
 
 struct options {
@@ -112,19 +117,6 @@ options parse(int argc, char** argv) {
     std::exit(app.exit(e) == 0 ? 0 : 2);
   }
   return o;
-}
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const double pos = q * static_cast<double>(v.size() - 1);
-  const auto lo = static_cast<std::size_t>(std::floor(pos));
-  const auto hi = std::min(lo + 1, v.size() - 1);
-  return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-}
-
-double mean(const std::vector<double>& v) {
-  return v.empty() ? std::nan("") : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
 double overlap(double a, double b, double lo, double hi) {
@@ -294,26 +286,6 @@ daemon_run run_daemon(const options& o, const fs::path& dir, const bench::sim_ho
 }
 
 // ---- judging -------------------------------------------------------------------------------
-
-struct task_rec {
-  std::string request_id;
-  millis created = 0;
-  std::optional<millis> finished;
-};
-
-double oracle_makespan(const std::vector<task_rec>& by_creation, int cap) {
-  std::priority_queue<double, std::vector<double>, std::greater<>> free_at;
-  for (int i = 0; i < cap; ++i) free_at.push(0);
-  double end = 0;
-  for (const auto& t : by_creation) {
-    const double run = t.finished ? static_cast<double>(*t.finished - t.created) : 0;
-    const double start = free_at.top();
-    free_at.pop();
-    free_at.push(start + run);
-    end = std::max(end, start + run);
-  }
-  return end;
-}
 
 outcome judge(const options& o, const std::string& client, std::uint64_t seed, const json::object& stats,
               const std::map<std::string, millis>& detected, double budget_per_unscaled_s) {
