@@ -176,26 +176,12 @@ run_figures one_run(const options& o, bool faults_on, int run_index) {
   const fs::path daemon_log = dir / "daemon.log";
   const millis started = wall_ms();
   const pid_t pid = bench::spawn_daemon(config, daemon_log, true);
-  rusage ru{};
-  int status = 0;
-  const millis give_up = started + 30 * 60'000;
-  for (;;) {
-    const pid_t r = ::wait4(pid, &status, WNOHANG, &ru);
-    if (r == pid) break;
-    if (wall_ms() > give_up) {
-      std::fprintf(stderr, "the daemon still runs after 30 minutes; killing it (log: %s)\n", daemon_log.c_str());
-      ::kill(pid, SIGKILL);
-      ::wait4(pid, &status, 0, &ru);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  const auto exited = bench::wait_for_daemon(pid, 30 * 60'000);
   const millis ended = wall_ms();
-  f.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  f.exit_code = exited.code;
   f.wall_s = static_cast<double>(ended - started) / 1000.0;
-  f.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  f.max_rss_kb = ru.ru_maxrss;
+  f.cpu_s = exited.cpu_s;
+  f.max_rss_kb = exited.max_rss_kb;
 
   // The simulator's view.
   const auto stats = sim.stats(true);

@@ -257,23 +257,10 @@ daemon_run run_daemon(const options& o, const fs::path& dir, const bench::sim_ho
   }
   daemon_run d;
   const pid_t pid = bench::spawn_daemon(config, dir / "daemon.log", true);
-  rusage ru{};
-  int status = 0;
-  const millis give_up = wall_ms() + 30 * 60'000;
-  for (;;) {
-    if (::wait4(pid, &status, WNOHANG, &ru) == pid) break;
-    if (wall_ms() > give_up) {
-      std::fprintf(stderr, "the daemon still runs after 30 minutes; killing it\n");
-      ::kill(pid, SIGKILL);
-      ::wait4(pid, &status, 0, &ru);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  d.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  d.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-  d.max_rss_kb = ru.ru_maxrss;
+  const auto exited = bench::wait_for_daemon(pid, 30 * 60'000);
+  d.exit_code = exited.code;
+  d.cpu_s = exited.cpu_s;
+  d.max_rss_kb = exited.max_rss_kb;
   reader db(dir / "vidq.db");
   db.each(
       "SELECT j.request_id, e.at, e.detail FROM job_events e JOIN jobs j ON j.id = e.job_id "

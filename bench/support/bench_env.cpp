@@ -4,17 +4,20 @@
 #include "vidq/ops/config.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <ostream>
 #include <sstream>
+#include <thread>
 
 namespace vidq::bench {
 
@@ -150,6 +153,28 @@ pid_t spawn_daemon(const fs::path& config, const fs::path& log, bool exit_when_i
     ::_exit(127);
   }
   return pid;
+}
+
+daemon_exit wait_for_daemon(pid_t pid, millis give_up_after) {
+  rusage ru{};
+  int status = 0;
+  const millis give_up = wall_ms() + give_up_after;
+  for (;;) {
+    if (::wait4(pid, &status, WNOHANG, &ru) == pid) break;
+    if (wall_ms() > give_up) {
+      std::fprintf(stderr, "the daemon still runs after %lld s; killing it\n", static_cast<long long>(give_up_after / 1000));
+      ::kill(pid, SIGKILL);
+      ::wait4(pid, &status, 0, &ru);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  daemon_exit out;
+  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  out.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+              static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  out.max_rss_kb = ru.ru_maxrss;
+  return out;
 }
 
 process_usage usage_of(pid_t pid) {

@@ -101,6 +101,16 @@ int run_cli(const fs::path& config, const std::string& args, const fs::path& log
 // `vidq --config CONFIG run [extra]` in the background, stdout/stderr to `log`.
 pid_t spawn_daemon(const fs::path& config, const fs::path& log, bool exit_when_idle);
 
+// How a daemon started by spawn_daemon ended (wait4): its exit code (128 + signal when
+// killed), user + system CPU seconds and peak RSS.
+struct daemon_exit {
+  int code = -1;
+  double cpu_s = 0;
+  long max_rss_kb = 0;
+};
+// Waits for `pid` to exit; after `give_up_after` ms it is killed (and says so on stderr).
+daemon_exit wait_for_daemon(pid_t pid, millis give_up_after);
+
 // User + system CPU seconds and resident memory of a live process, from /proc.
 struct process_usage {
   double cpu_s = 0;
