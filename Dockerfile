@@ -29,7 +29,14 @@ COPY . .
 RUN scripts/install-deps && scripts/build release
 
 FROM build AS test
-RUN ctest --test-dir build/release --output-on-failure --no-tests=error -j "$(nproc)" --timeout 600 \
+# The PostgreSQL store tests need a server: a throwaway cluster, as scripts/test starts one.
+RUN pg_dir=$(mktemp -d /tmp/vidq-pg.XXXXXX) \
+ && VIDQ_TEST_PG_URL=$(scripts/pg-test-cluster start "$pg_dir") \
+ && export VIDQ_TEST_PG_URL \
+ && status=0 \
+ && { ctest --test-dir build/release --output-on-failure --no-tests=error -j "$(nproc)" --timeout 600 || status=$?; } \
+ && scripts/pg-test-cluster stop "$pg_dir" \
+ && test "$status" -eq 0 \
  && strip --strip-debug -o /usr/bin/vidq build/release/apps/vidq/vidq
 
 FROM debian:bookworm-slim AS runtime-base
@@ -40,7 +47,7 @@ FROM debian:bookworm-slim AS runtime-base
 # No --create-home: /etc/skel's dotfiles have no business on the data volume.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      ca-certificates libsqlite3-0 libssl3 libtomlplusplus3 libcsv3 libsystemd0 \
+      ca-certificates libsqlite3-0 libssl3 libtomlplusplus3 libcsv3 libsystemd0 libpq5 \
       libboost-json1.81.0 libboost-url1.81.0 sqlite3 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 vidq \
