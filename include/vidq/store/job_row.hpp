@@ -51,6 +51,9 @@ struct job_row {
   // Re-polls of the stored task for fresh result URLs after a failed download (migrations/0005).
   std::int64_t refetches = 0;
   std::optional<millis> seen_running_at;  // the last poll that saw it PROCESSING (migration 0007)
+  // PostgreSQL only (issue 14): the epoch at which this daemon owns the row; every write of a
+  // claimed row is guarded by it there. Always 0 on SQLite (not in VIDQ_JOB_COLUMNS).
+  std::int64_t epoch = 0;
 };
 
 struct job_event {
