@@ -1,10 +1,57 @@
 #include "command.hpp"
 #include "session.hpp"
 #include "vidq/store/migrations.hpp"
+#include "vidq/store/postgres/migrate.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <cstdio>
 
 namespace vidq::cli {
+namespace {
+
+namespace asio = boost::asio;
+
+// `vidq migrate` with [database] url: the same runner the daemon will use, on a loop of its own.
+void migrate_postgres(const ops::config& cfg, context& ctx) {
+  const auto where = store::pg::redact_conninfo(cfg.database_url);
+  asio::io_context ioc;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        store::pg::failure why;
+        auto c = co_await store::pg::connection::open(ioc.get_executor(), cfg.database_url, 10'000, &why);
+        if (!c) {
+          report_error(where, "cannot connect: " + why.message);
+          ctx.exit_code = exit_failure;
+          co_return;
+        }
+        auto outcome = co_await store::pg::migrate(**c);
+        if (!outcome) {
+          if (outcome.error() == errc::schema_too_new) {
+            report_error(where, "the database was migrated by a newer vidq (this binary knows schema " +
+                                    std::to_string(store::pg::latest_schema_version()) + "); upgrade vidq");
+            ctx.exit_code = exit_usage;
+          } else {
+            report_error(where, "migration failed: " + (*c)->last_failure().message);
+            ctx.exit_code = exit_failure;
+          }
+          co_return;
+        }
+        if (outcome->from_version == outcome->to_version) {
+          std::printf("%s: schema already at version %d\n", where.c_str(), outcome->to_version);
+        } else {
+          std::printf("%s: schema migrated from version %d to %d\n", where.c_str(), outcome->from_version,
+                      outcome->to_version);
+        }
+      },
+      asio::detached);
+  ioc.run();
+}
+
+}  // namespace
 
 void register_migrate(CLI::App& root, context& ctx) {
   auto* cmd = root.add_subcommand("migrate", "Create the database or bring its schema up to date");
@@ -12,6 +59,7 @@ void register_migrate(CLI::App& root, context& ctx) {
   cmd->callback([&ctx] {
     auto cfg = load_config_or_report(ctx);
     if (!cfg) return;
+    if (cfg->uses_postgres()) return migrate_postgres(*cfg, ctx);
     auto db = store::database::open(cfg->database_path);
     if (!db) {
       report_error(cfg->database_path, "cannot open the database");

@@ -34,6 +34,14 @@ std::optional<ops::config> load_config_or_report(context& ctx) {
 std::optional<session> open_session(context& ctx, db_access access) {
   auto cfg = load_config_or_report(ctx);
   if (!cfg) return std::nullopt;
+  if (cfg->uses_postgres()) {
+    // The PostgreSQL store exists below the seam (store/postgres/), but the commands that
+    // read and write jobs still speak SQLite: refuse rather than touch a file nobody asked for.
+    report_error("[database] url", "this command works on SQLite only in this version; on PostgreSQL, "
+                                   "`vidq migrate` creates the schema (docs/SCALING.md says what else is ready)");
+    ctx.exit_code = exit_usage;
+    return std::nullopt;
+  }
   const auto& path = cfg->database_path;
   if (access == db_access::existing && path != ":memory:" && !std::filesystem::exists(path)) {
     report_error(path, "no database here; create it with `vidq migrate` or `vidq import`");

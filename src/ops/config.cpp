@@ -442,6 +442,13 @@ config load_config(const std::string& path) {
   if (const auto* t = top.subtable("database")) {
     table_reader r(*t, path, "database.");
     r.read("path", c.database_path);
+    r.read("url", c.database_url);
+    if (!c.database_url.empty()) {
+      if (!c.database_url.starts_with("postgresql://") && !c.database_url.starts_with("postgres://")) {
+        r.fail("url", "must be a postgresql:// URL (SQLite takes `path`)");
+      }
+      if (t->contains("path")) r.fail("url", "set either `path` (SQLite) or `url` (PostgreSQL), not both");
+    }
     r.reject_unknown();
   }
   if (const auto* t = top.subtable("output")) {

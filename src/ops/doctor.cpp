@@ -7,6 +7,11 @@
 #include "vidq/ops/secrets.hpp"
 #include "vidq/store/migrations.hpp"
 #include "vidq/store/notice_store.hpp"
+#include "vidq/store/postgres/migrate.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <unistd.h>
 
@@ -131,7 +136,43 @@ void check_config(state& s) {
   check_status_listen(s);
 }
 
+// [database] url: reachable, writable (the primary), and at this binary's schema. The
+// SQLite-only checks that follow (outbox, WAL) have no database handle and skip themselves.
+void check_postgres(state& s) {
+  namespace asio = boost::asio;
+  const auto where = store::pg::redact_conninfo(s.cfg->database_url);
+  asio::io_context ioc;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        store::pg::failure why;
+        auto c = co_await store::pg::connection::open(ioc.get_executor(), s.cfg->database_url, 5'000, &why);
+        if (!c) co_return s.add("database", check_level::fail, where + ": cannot connect: " + why.message);
+        auto ro = co_await (*c)->query("SHOW transaction_read_only");
+        if (ro && ro->text(0, 0) == "on") {
+          s.add("database", check_level::fail,
+                where + ": connected to a read-only standby (add target_session_attrs=read-write)");
+        } else {
+          s.add("database", check_level::ok, where + " (PostgreSQL)");
+        }
+        auto version = co_await store::pg::schema_version(**c);
+        const int latest = store::pg::latest_schema_version();
+        if (!version) co_return s.add("database schema", check_level::fail, "cannot read: " + (*c)->last_failure().message);
+        const std::string text = "version " + std::to_string(*version);
+        if (*version == latest) co_return s.add("database schema", check_level::ok, text);
+        if (*version > latest) {
+          co_return s.add("database schema", check_level::fail,
+                          text + " is newer than this vidq (" + std::to_string(latest) + "): upgrade vidq");
+        }
+        s.add("database schema", check_level::warn,
+              text + " is older than this vidq (" + std::to_string(latest) + "): run `vidq migrate`");
+      },
+      asio::detached);
+  ioc.run();
+}
+
 void check_database(state& s) {
+  if (s.cfg->uses_postgres()) return check_postgres(s);
   const std::string& path = s.cfg->database_path;
   std::error_code ec;
   if (path != ":memory:" && !fs::exists(path, ec)) {

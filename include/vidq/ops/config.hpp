@@ -124,6 +124,11 @@ std::string notify_url_problem(std::string_view url);
 struct config {
   std::string source;  // the file it came from; empty for built-in defaults
   std::string database_path = "vidq.db";
+  // [database] url: postgresql://… selects the PostgreSQL backend instead of the SQLite file
+  // at `path` (issue 14, docs/SCALING.md). Empty: SQLite. Never logged unredacted; keep the
+  // password out of it (libpq's passfile / PGPASSFILE).
+  std::string database_url;
+  bool uses_postgres() const { return !database_url.empty(); }
   std::string output_dir = "videos";
   // [output] path_template: a job's files relative to output_dir, without extension
   // (engine/output_name.hpp; checked by `vidq run`). The default is the layout of configs
