@@ -39,6 +39,7 @@ TEST(ConfigReload, KeysThatNeedARestartAreNamed) {
     return reload_refusal(running, loaded(std::string(base) + extra, dir), true);
   };
   EXPECT_EQ(refusal("[database]\npath = \"other.db\"\n"), "[database] path changed; it needs a restart");
+  EXPECT_EQ(refusal("[database]\nurl = \"postgresql://db/vidq\"\n"), "[database] url changed; it needs a restart");
   EXPECT_EQ(refusal("[tls]\nca_file = \"ca.pem\"\n"), "[tls] ca_file changed; it needs a restart");
   EXPECT_EQ(refusal("[status]\nlisten = \"127.0.0.1:9999\"\n"), "[status] listen changed; it needs a restart");
   EXPECT_EQ(refusal("[status]\nallowed_hosts = [\"vidq.lan\"]\n"), "[status] allowed_hosts changed; it needs a restart");

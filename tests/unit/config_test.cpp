@@ -94,6 +94,21 @@ TEST(Config, ErrorsNameFileAndKey) {
   EXPECT_NE(load_error("[database\n").find("vidq.toml:1:"), std::string::npos);
 }
 
+// Issue 14: [database] url selects PostgreSQL; it is one or the other.
+TEST(Config, DatabaseUrlSelectsPostgresAndExcludesAPath) {
+  test::temp_dir dir;
+  const auto path = dir.file("vidq.toml");
+  test::write_file(path, "[database]\nurl = \"postgresql://vidq@db1,db2/vidq?target_session_attrs=read-write\"\n");
+  const auto cfg = load_config(path);
+  EXPECT_TRUE(cfg.uses_postgres());
+  EXPECT_EQ(cfg.database_url, "postgresql://vidq@db1,db2/vidq?target_session_attrs=read-write");
+  EXPECT_FALSE(default_config().uses_postgres());
+  EXPECT_EQ(load_error("[database]\nurl = \"mysql://db/vidq\"\n"),
+            "vidq.toml:database.url: must be a postgresql:// URL (SQLite takes `path`)");
+  EXPECT_EQ(load_error("[database]\npath = \"vidq.db\"\nurl = \"postgres://db/vidq\"\n"),
+            "vidq.toml:database.url: set either `path` (SQLite) or `url` (PostgreSQL), not both");
+}
+
 // Issue 12 #7: TOML's inf and nan passed every "must be > 0" check.
 TEST(Config, NumbersMustBeFiniteAndInRange) {
   for (const char* bad : {"inf", "+inf", "nan", "-nan"}) {
