@@ -104,6 +104,11 @@ class dispatch {
                                                              std::string_view error_code,
                                                              std::string_view error_message, std::int64_t price);
   boost::asio::awaitable<result<bool>> record_urls_expired(const job_row& r);
+  // The file name a downloading row is about to write, reserved across daemons: under a
+  // transaction-level advisory lock on the name, `taken` when another job has it recorded,
+  // else recorded on this row (guarded by owner + epoch: `moved` when the row is not ours).
+  enum class reservation { reserved, taken, moved };
+  boost::asio::awaitable<result<reservation>> reserve_video_path(const job_row& r, std::string_view video_path);
   boost::asio::awaitable<result<bool>> record_refetch(const job_row& r, std::string_view error_code,
                                                       std::string_view error_message);
 
