@@ -15,6 +15,7 @@
 #include "vidq/ops/metrics.hpp"
 #include "vidq/ops/sd_notify.hpp"
 #include "vidq/status/server.hpp"
+#include "vidq/store/sqlite_daemon_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -140,9 +141,11 @@ int run_daemon(context& ctx, const run_options& opt) {
   options.seed = opt.seed;
   options.shutdown_grace = static_cast<millis>(opt.grace_seconds * 1000);
   options.watchdog = ops::watchdog_interval();
+  // The daemon's hot path on the same connection (the seam PostgreSQL will also implement).
+  store::sqlite_daemon_store daemon_store(s->db, s->clock);
   daemon::scheduler sched(ioc.get_executor(),
-                          {s->db, s->clock, fetcher, metrics, &notice_transport, std::move(*targets)}, s->config,
-                          std::move(*clients), options);
+                          {s->db, daemon_store, s->clock, fetcher, metrics, &notice_transport, std::move(*targets)},
+                          s->config, std::move(*clients), options);
 
   // The status server reads s->config, which a reload replaces in place. Without a token
   // it still serves everything read-only (the default token_env is often unset).
@@ -216,7 +219,7 @@ int run_daemon(context& ctx, const run_options& opt) {
           fetcher.set_output_dir(fresh->output_dir);  // /files reads s->config: both move together
           if (status_srv) status_srv->set_token(std::move(fresh_token));
           s->config = *fresh;
-          sched.reload(std::move(*fresh), std::move(*fresh_clients), std::move(*fresh_targets));
+          co_await sched.reload(std::move(*fresh), std::move(*fresh_clients), std::move(*fresh_targets));
           ops::notify_ready();
         }
       },

@@ -19,10 +19,10 @@ std::string probe_task_id(double r) {
 
 }  // namespace
 
-bool scheduler::note_account_fault(const std::string& account, const provider::verdict& v) {
-  if (v.fault == provider::account_fault::none) return breakers_.is_open(account);
+boost::asio::awaitable<bool> scheduler::note_account_fault(const std::string& account, const provider::verdict& v) {
+  if (v.fault == provider::account_fault::none) co_return breakers_.is_open(account);
   const std::string reason = "endpoint unreachable (" + std::string(provider::to_string(v.fault)) + "): " + v.message;
-  if (!breakers_.on_fault(account, v.fault, reason, now())) return breakers_.is_open(account);
+  if (!breakers_.on_fault(account, v.fault, reason, now())) co_return breakers_.is_open(account);
   metrics_.bump(metrics_.breaker, "opened");
   log::warn("account_breaker_open", {{"account", account},
                                      {"fault", provider::to_string(v.fault)},
@@ -31,13 +31,12 @@ bool scheduler::note_account_fault(const std::string& account, const provider::v
                                      {"detail", "jobs wait in the queue with their attempts; probing the endpoint"}});
   // An operator's or the provider's pause stays in place (the breaker then only holds this
   // account's polls): writing ours over it would let the probe lift a pause it never set.
-  if (admission_.is_paused(account, now())) return true;
-  if (auto r = accounts_.pause(account, reason, std::nullopt, store::paused_by::breaker); !r) {
-    log::error("pause_not_saved", {{"account", account}, {"error", r.error().message()}});
-  }
+  if (admission_.is_paused(account, now())) co_return true;
+  auto r = co_await store_.pause(account, reason, std::nullopt, store::paused_by::breaker);
+  if (!r) log::error("pause_not_saved", {{"account", account}, {"error", r.error().message()}});
   admission_.pause(account, reason, std::nullopt);
   queue_dirty_ = true;
-  return true;
+  co_return true;
 }
 
 void scheduler::start_probes() {
@@ -72,12 +71,12 @@ boost::asio::awaitable<void> scheduler::probe_task(std::string account) {
   }
   metrics_.bump(metrics_.breaker, "closed");
   // Only the breaker's own pause is lifted: an operator's (or the provider's) stays.
-  auto lifted = accounts_.lift(account, store::paused_by::breaker);
+  auto lifted = co_await store_.lift(account, store::paused_by::breaker);
   if (!lifted) log::error("pause_not_saved", {{"account", account}, {"error", lifted.error().message()}});
   log::info("account_resumed", {{"account", account}, {"by", "breaker"}, {"detail", "the endpoint answers again"}});
-  sync_pauses();
+  co_await sync_pauses();
   // The endpoint answers, but maybe with "your key is bad": that pause is the provider's.
-  if (v && v->what == provider::action::pause_account) pause_from_provider(account, *v);
+  if (v && v->what == provider::action::pause_account) co_await pause_from_provider(account, *v);
   queue_dirty_ = true;
   wake();
 }

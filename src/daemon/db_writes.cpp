@@ -43,10 +43,16 @@ bool scheduler::note_db_outcome(const error_code& ec) {
   return false;
 }
 
-asio::awaitable<result<bool>> scheduler::persist(std::function<result<bool>()> write) {
+asio::awaitable<result<bool>> scheduler::persist(std::function<asio::awaitable<result<bool>>()> write) {
   for (;;) {
     if (db_may_write()) {
-      auto r = write();
+      // A store write is one step, as it was when it was a plain call: a shutdown's
+      // cancellation that arrived during the wait below must not make Asio throw at this
+      // co_await instead of writing (the wait itself still ends on it). Restored after.
+      const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
+      co_await asio::this_coro::throw_if_cancelled(false);
+      auto r = co_await write();
+      co_await asio::this_coro::throw_if_cancelled(throw_before);
       if (!note_db_outcome(r ? error_code() : r.error())) co_return r;
     }
     if (!co_await sleep_for(std::max<millis>(1, db_lock_.next_try() - now()))) {

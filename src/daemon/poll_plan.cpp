@@ -115,13 +115,13 @@ void scheduler::observe_duration(const store::job_row& row, millis submitted, st
   learner_.observe(kind_of(row).key, seen);
 }
 
-void scheduler::load_duration_samples() {
+boost::asio::awaitable<void> scheduler::load_duration_samples() {
   // What migration 0007's triggers kept of earlier runs, newest first; fed oldest first so
   // the fit weighs the recent ones most. The learner keeps its window per kind.
-  auto samples = dispatch_.recent_duration_samples(20'000);
+  auto samples = co_await store_.recent_duration_samples(20'000);
   if (!samples) {
     log::warn("duration_samples_unreadable", {{"error", samples.error().message()}});
-    return;
+    co_return;
   }
   store::job_row probe;
   std::map<std::string, engine::duration_dist> priors;

@@ -10,6 +10,7 @@
 #include "vidq/ops/log.hpp"
 #include "vidq/store/output_store.hpp"
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
 
 #include <chrono>
@@ -58,14 +59,14 @@ result<std::filesystem::path> claim_output_stem(store::output_store& outputs, co
 
 }  // namespace
 
-void scheduler::start_polls() {
+asio::awaitable<void> scheduler::start_polls() {
   poll_wait_.reset();
   next_poll_.reset();
   const millis t = now();
-  auto due = dispatch_.due_polls(static_cast<int>(busy_jobs_.size()) + 64);
+  auto due = co_await store_.due_polls(static_cast<int>(busy_jobs_.size()) + 64);
   if (!due) {
     log::error("polls_unreadable", {{"error", due.error().message()}});
-    return;
+    co_return;
   }
   for (auto& row : *due) {
     if (busy_jobs_.contains(row.id) || !row.task_id) continue;
@@ -81,7 +82,8 @@ void scheduler::start_polls() {
     spawn(task_slot::kind::poll, poll_task(std::move(row)));
   }
   // The earliest poll still ahead, for the loop's sleep (due ones are running now).
-  if (auto next = dispatch_.next_poll_time(); next && *next && **next > t) next_poll_ = **next;
+  auto next = co_await store_.next_poll_time();
+  if (next && *next && **next > t) next_poll_ = **next;
 }
 
 asio::awaitable<void> scheduler::poll_task(store::job_row row) {
@@ -131,8 +133,8 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     }
   } else if (auto* done = std::get_if<provider::task_succeeded>(&reply)) {
     metrics_.bump(metrics_.polls, "succeeded");
-    if (is_true(co_await persist(
-            [&] { return dispatch_.record_remote_success(row.id, done->video_url, done->cover_url); }))) {
+    if (is_true(
+            co_await persist([&] { return store_.record_remote_success(row, done->video_url, done->cover_url); }))) {
       release(row.account, row.model);
       if (repoll) urls_refreshed_.insert(row.id);  // a 403/404 on these is final
       log_job(log::level::info, "job_finished_remotely", row,
@@ -151,6 +153,11 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
   } else {
     auto& v = std::get<provider::verdict>(reply);
     if (v.error_code != "cancelled") metrics_.bump(metrics_.provider_errors, v.error_code);
+    // A shutdown may have cancelled the poll. What follows (the breaker, a pause) ran as
+    // plain calls before the store became awaitable and must still run then: Asio must not
+    // throw at these co_awaits. The record below still meets the cancellation as before.
+    const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
+    co_await asio::this_coro::throw_if_cancelled(false);
     switch (v.what) {
       case action::fail_job:
         if (repoll) {
@@ -164,14 +171,14 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
         }
         break;
       case action::pause_account:
-        pause_from_provider(row.account, v);
+        co_await pause_from_provider(row.account, v);
         reschedule(std::max(v.not_before.value_or(t), t + 60'000), "paused");
         break;
       case action::retry:
       case action::ambiguous: {
         // An unreachable endpoint says nothing about the task: no deadline runs out on it.
-        const bool account_down = note_account_fault(row.account, v) ||
-                                  v.fault == provider::account_fault::unreachable ||
+        const bool breaker_open = co_await note_account_fault(row.account, v);
+        const bool account_down = breaker_open || v.fault == provider::account_fault::unreachable ||
                                   v.fault == provider::account_fault::endpoint_missing;
         if (!account_down && !repoll && engine::deadline_passed(submitted, t, expected, cfg_.polling)) {
           deadline_fail();
@@ -186,12 +193,13 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
         break;
       }
     }
+    co_await asio::this_coro::throw_if_cancelled(throw_before);
   }
   if (failure) {
     metrics_.bump(metrics_.polls, outcome);
     const std::string& code = failure->first;
     const std::string& message = failure->second;
-    if (is_true(co_await persist([&] { return dispatch_.record_failed(row.id, job_state::processing, code, message); }))) {
+    if (is_true(co_await persist([&] { return store_.record_failed(row, job_state::processing, code, message); }))) {
       if (code == "poll_deadline") observe_duration(row, submitted, std::nullopt);
       forget_task(row.id);
       log_job(log::level::info, "job_failed", row,
@@ -202,7 +210,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     metrics_.bump(metrics_.polls, outcome);
     const millis at = *reschedule_at;
     const bool saw_running = outcome == "running";
-    if (is_true(co_await persist([&] { return dispatch_.record_polled(row.id, at, saw_running); }))) {
+    if (is_true(co_await persist([&] { return store_.record_polled(row, at, saw_running); }))) {
       next_poll_ = next_poll_ ? std::min(*next_poll_, at) : at;
     }
   }
@@ -255,7 +263,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
       metrics_.bump(metrics_.downloads, "ok");
       metrics_.download_bytes += f->video_bytes;
       disk_.on_write_ok();
-      if (is_true(co_await persist([&] { return dispatch_.record_succeeded(row.id, out); }))) {
+      if (is_true(co_await persist([&] { return store_.record_succeeded(row, out); }))) {
         const millis submitted = row.submitted_at.value_or(started);
         metrics_.job_duration.observe(static_cast<double>(t - submitted) / 1000.0);
         log_job(log::level::info, "job_succeeded", row,
@@ -285,7 +293,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
     metrics_.bump(metrics_.provider_errors, v.error_code);
     if (v.what == action::retry && v.hint == provider::retry_hint::refresh_urls) {
       metrics_.bump(metrics_.downloads, "expired");
-      if (is_true(co_await persist([&] { return dispatch_.record_urls_expired(row.id); }))) {
+      if (is_true(co_await persist([&] { return store_.record_urls_expired(row); }))) {
         urls_refreshed_.insert(row.id);
         next_poll_ = t;
         log_job(log::level::info, "urls_expired", row, {{"code", v.error_code}, {"message", v.message}});
@@ -301,7 +309,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
       metrics_.bump(metrics_.downloads, "failed");
       urls_refreshed_.erase(row.id);
       if (is_true(co_await persist(
-              [&] { return dispatch_.record_failed(row.id, job_state::downloading, v.error_code, v.message); }))) {
+              [&] { return store_.record_failed(row, job_state::downloading, v.error_code, v.message); }))) {
         log_job(log::level::warn, "job_failed", row,
                 {{"from", "downloading"}, {"to", "failed"}, {"code", v.error_code}, {"message", v.message}});
         }
@@ -334,7 +342,7 @@ asio::awaitable<void> scheduler::refetch_after_failed_download(const store::job_
                               "); polling task " + row.task_id.value_or("?") + " again for fresh URLs (re-download " +
                               std::to_string(round) + " of " + std::to_string(cfg_.retry.max_refetches) + ")";
   metrics_.bump(metrics_.downloads, "refetch");
-  if (is_true(co_await persist([&] { return dispatch_.record_refetch(row.id, v.error_code, message); }))) {
+  if (is_true(co_await persist([&] { return store_.record_refetch(row, v.error_code, message); }))) {
     urls_refreshed_.erase(row.id);
     next_poll_ = now();
     log_job(log::level::info, "download_refetch", row, {{"code", v.error_code}, {"refetch", round}});

@@ -6,7 +6,6 @@
 #include "vidq/engine/routing.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/sd_notify.hpp"
-#include "vidq/store/charge_store.hpp"
 #include "vidq/store/db_identity.hpp"
 #include "vidq/store/housekeeping.hpp"
 #include "vidq/store/notice_store.hpp"
@@ -38,13 +37,13 @@ scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config 
                      scheduler_options options)
     : ex_(ex),
       db_(deps.db),
+      store_(deps.store),
       clock_(deps.clock),
       fetcher_(deps.fetcher),
       metrics_(deps.metrics),
       cfg_(std::move(cfg)),
       clients_(std::move(clients)),
       opt_(options),
-      dispatch_(deps.db, deps.clock),
       accounts_(deps.db, deps.clock),
       admission_(engine::aimd_config{.decrease_factor = 0.5,
                                      // Provider time: a time-scaled simulator scales it too.
@@ -63,19 +62,23 @@ scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config 
 scheduler::~scheduler() = default;
 
 asio::awaitable<result<void>> scheduler::run() {
-  if (auto up = start_up(); !up) co_return up;
+  auto up = co_await start_up();
+  if (!up) co_return up;
   ready_ = true;
   log::info("daemon_ready", {{"accounts", clients_.size()}, {"recovery_ms", now() - started_at_}});
   if (on_ready_) on_ready_();
   while (!stopping_) {
     // Two steady-clock reads a pass: what the loop costs, whatever the wall clock does.
     const auto pass_started = std::chrono::steady_clock::now();
-    tick();
+    co_await tick();
     metrics_.loop_tick.record(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - pass_started).count());
-    if (opt_.exit_when_idle && idle_now()) {
-      log::info("daemon_idle", {{"detail", "nothing queued or in flight that can progress; exiting"}});
-      break;
+    if (opt_.exit_when_idle) {
+      const bool idle = co_await idle_now();
+      if (idle) {
+        log::info("daemon_idle", {{"detail", "nothing queued or in flight that can progress; exiting"}});
+        break;
+      }
     }
     co_await sleep_until(next_wake());
   }
@@ -89,20 +92,20 @@ asio::awaitable<result<void>> scheduler::run() {
 
 // ---- start-up -------------------------------------------------------------------------
 
-result<void> scheduler::start_up() {
+asio::awaitable<result<void>> scheduler::start_up() {
   started_at_ = now();
   // The connection is open and has read (WAL mode): the -wal file exists now.
   identity_ = store::db_identity::record(db_.path());
   sync_accounts();
   check_data_version();
-  sync_pauses();
-  auto counts = dispatch_.inflight_counts();
-  if (!counts) return counts.error();
+  co_await sync_pauses();
+  auto counts = co_await store_.inflight_counts();
+  if (!counts) co_return result<void>(boost::system::in_place_error, counts.error());
   admission_.seed(*counts);
-  load_duration_samples();
+  co_await load_duration_samples();
   // Recovery (DESIGN.md §2). processing rows need nothing: their next_poll_at is in the DB.
-  auto transient = dispatch_.transient_rows();
-  if (!transient) return transient.error();
+  auto transient = co_await store_.transient_rows();
+  if (!transient) co_return result<void>(boost::system::in_place_error, transient.error());
   int ambiguous = 0;
   int downloads = 0;
   std::int64_t resumed_price = 0;
@@ -138,18 +141,18 @@ result<void> scheduler::start_up() {
   // Today's spend is the ledger's (every task charged since 00:00 UTC, retries included)
   // plus what the tasks just spawned will charge: resumed submits and ambiguous ones.
   spend_day_ = engine::utc_day_start(now());
-  auto spent = store::charge_store(db_).spent_since(spend_day_);
-  if (!spent) return spent.error();
+  auto spent = co_await store_.spent_since(spend_day_);
+  if (!spent) co_return result<void>(boost::system::in_place_error, spent.error());
   spend_today_ = *spent + resumed_price;
-  return {};
+  co_return result<void>{};
 }
 
 asio::awaitable<void> scheduler::fail_submitting(store::job_row row, std::string code, std::string message,
                                                  bool holds_slot, std::optional<store::charge_origin> charged) {
   auto done = co_await persist([&] {
-    return charged ? dispatch_.record_failed_charged(row, *charged, code, message,
-                                                     engine::price_of(row.model, cfg_.budget))
-                   : dispatch_.record_failed(row.id, job_state::submitting, code, message);
+    return charged ? store_.record_failed_charged(row, *charged, code, message,
+                                                  engine::price_of(row.model, cfg_.budget))
+                   : store_.record_failed(row, job_state::submitting, code, message);
   });
   if (is_true(done)) log_job(log::level::warn, "job_failed", row, {{"code", code}, {"message", message}});
   // Written or not (cancelled by a shutdown: the next start sees the row again), no task
@@ -206,16 +209,16 @@ void scheduler::sync_accounts() {
 
 // ---- one pass -------------------------------------------------------------------------
 
-void scheduler::tick() {
+asio::awaitable<void> scheduler::tick() {
   const millis t = now();
   last_tick_ = t;
   ++metrics_.loop_ticks;
-  if (database_lost()) return;  // nothing more goes into a deleted file
+  if (database_lost()) co_return;  // nothing more goes into a deleted file
   keep_watchdog_happy();
   if (t >= next_housekeeping_) housekeeping();
   if (check_data_version()) {
     queue_dirty_ = true;
-    sync_pauses();
+    co_await sync_pauses();
   }
   if (t >= next_rescan_) queue_dirty_ = true;
   if (next_requeue_ && t >= *next_requeue_) {
@@ -223,11 +226,11 @@ void scheduler::tick() {
     next_requeue_.reset();
   }
   if (auto change = admission_.next_change(last_admit_); change && t >= *change) queue_dirty_ = true;
-  if (stopping_) return;
+  if (stopping_) co_return;
   if (t >= disk_.next_check()) check_disk();
-  if (queue_dirty_) admit();
+  if (queue_dirty_) co_await admit();
   start_probes();
-  start_polls();
+  co_await start_polls();
   start_downloads();
   notifier_->pump();
 }
@@ -244,11 +247,11 @@ bool scheduler::check_data_version() {
   return changed;
 }
 
-void scheduler::sync_pauses() {
-  auto rows = accounts_.pauses();
+asio::awaitable<void> scheduler::sync_pauses() {
+  auto rows = co_await store_.pauses();
   if (!rows) {
     log::warn("pauses_unreadable", {{"error", rows.error().message()}});
-    return;
+    co_return;
   }
   for (const auto& a : cfg_.accounts) {
     auto it = std::find_if(rows->begin(), rows->end(), [&](const auto& r) { return r.account == a.name; });
@@ -354,17 +357,17 @@ void scheduler::wake() {
   wake_timer_.cancel();
 }
 
-bool scheduler::idle_now() {
-  if (!tasks_.empty() || !download_queue_.empty() || !disk_waiting_.empty()) return false;
-  if (notifier_->has_work()) return false;  // a batch_finished notice is the point of a cron run
-  auto counts = dispatch_.inflight_counts();
-  if (!counts || !counts->empty()) return false;
-  auto transient = dispatch_.transient_rows();
-  if (!transient || !transient->empty()) return false;
-  auto next = dispatch_.next_poll_time();
-  if (!next || next->has_value()) return false;
-  auto groups = dispatch_.queued_groups();
-  if (!groups) return false;
+asio::awaitable<bool> scheduler::idle_now() {
+  if (!tasks_.empty() || !download_queue_.empty() || !disk_waiting_.empty()) co_return false;
+  if (notifier_->has_work()) co_return false;  // a batch_finished notice is the point of a cron run
+  auto counts = co_await store_.inflight_counts();
+  if (!counts || !counts->empty()) co_return false;
+  auto transient = co_await store_.transient_rows();
+  if (!transient || !transient->empty()) co_return false;
+  auto next = co_await store_.next_poll_time();
+  if (!next || next->has_value()) co_return false;
+  auto groups = co_await store_.queued_groups();
+  if (!groups) co_return false;
   // Queued work is left: idle only if none of it can move without an operator, and then
   // say why (`vidq run --exit-when-idle` exits 4 with these lines).
   std::set<std::string> why;
@@ -382,19 +385,19 @@ bool scheduler::idle_now() {
       serving.push_back(g.account);
     }
     for (const auto& name : serving) {
-      if (breakers_.is_open(name)) return false;  // probing: it lifts itself
+      if (breakers_.is_open(name)) co_return false;  // probing: it lifts itself
       const auto p = admission_.pause_state(name, now());
       if (p.status != engine::account_status::active) {
         why.insert("account " + name + " is paused: " + p.reason);
       } else if (budget_block_) {
         why.insert("budget: " + *budget_block_);
       } else {
-        return false;
+        co_return false;
       }
     }
   }
   stranded_.assign(why.begin(), why.end());
-  return true;
+  co_return true;
 }
 
 // ---- tasks ----------------------------------------------------------------------------
@@ -467,11 +470,11 @@ void scheduler::release(const std::string& account, const std::string& model) {
   if (!backlogged_.contains(lane) && admission_.in_flight(account, model) == 0) dense_lanes_.erase(lane);
 }
 
-void scheduler::pause_from_provider(const std::string& account, const provider::verdict& v) {
+asio::awaitable<void> scheduler::pause_from_provider(const std::string& account, const provider::verdict& v) {
   const std::string reason = v.error_code + ": " + v.message;
-  if (auto r = accounts_.pause(account, reason, v.not_before, store::paused_by::provider); !r) {
-    log::error("pause_not_saved", {{"account", account}, {"error", r.error().message()}});
-  }
+  const std::optional<millis> until = v.not_before;
+  auto r = co_await store_.pause(account, reason, until, store::paused_by::provider);
+  if (!r) log::error("pause_not_saved", {{"account", account}, {"error", r.error().message()}});
   if (!admission_.is_paused(account, now())) {
     log::warn("account_paused", {{"account", account},
                                  {"code", v.error_code},
@@ -527,14 +530,14 @@ bool scheduler::resume_account(std::string_view name) {
   return true;
 }
 
-void scheduler::reload(ops::config cfg, client_map clients, std::vector<notify::target> targets) {
+asio::awaitable<void> scheduler::reload(ops::config cfg, client_map clients, std::vector<notify::target> targets) {
   for (auto& [name, c] : clients_) retired_clients_.push_back(std::move(c));
   clients_ = std::move(clients);
   cfg_ = std::move(cfg);
   disk_.set_min_free(mib_to_bytes(cfg_.output_min_free_mb));
   notifier_->reload(cfg_, std::move(targets));
   sync_accounts();
-  sync_pauses();
+  co_await sync_pauses();
   batch_spend_.clear();
   queue_dirty_ = true;
   log::info("config_reloaded", {{"accounts", clients_.size()}});

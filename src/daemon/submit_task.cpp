@@ -28,8 +28,8 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
   if (client_it == clients_.end()) {
     // The account vanished in a reload between claim and now: back to the queue, unharmed.
     (void)co_await persist([&] {
-      return dispatch_.record_requeued(row.id, *row.request_id, now(), "unknown_account", "account removed from config",
-                                       true);
+      return store_.record_requeued(row, *row.request_id, now(), "unknown_account", "account removed from config",
+                                    true);
     });
     refund(row);
     release(row.account, row.model);
@@ -44,9 +44,8 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
     // A submit recorded only in a deleted file is a task paid for twice after the restart:
     // look right before the POST (two stat calls). The claim goes back, nothing was sent.
     if (database_lost()) {
-      (void)co_await persist([&] {
-        return dispatch_.record_requeued(row.id, request_id, now(), "database_lost", *db_lost_, true);
-      });
+      (void)co_await persist(
+          [&] { return store_.record_requeued(row, request_id, now(), "database_lost", *db_lost_, true); });
       refund(row);
       release(row.account, row.model);
       break;
@@ -62,7 +61,7 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
       // write lock held elsewhere this task waits for it (the loop does not); it gives up only
       // when a shutdown cancels it, and then says which task the row would have recorded.
       auto applied =
-          co_await persist([&] { return dispatch_.record_accepted(row, request_id, ok->task_id, first_poll, price); });
+          co_await persist([&] { return store_.record_accepted(row, request_id, ok->task_id, first_poll, price); });
       metrics_.bump(metrics_.submits, "accepted");
       if (!applied) {
         log_job(log::level::error, "task_id_not_recorded", row,
@@ -108,14 +107,15 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
 }
 
 asio::awaitable<void> scheduler::after_submit_verdict(const store::job_row& row, provider::verdict v) {
-  if (note_account_fault(row.account, v) && v.what == action::retry) {
+  const bool breaker_open = co_await note_account_fault(row.account, v);
+  if (breaker_open && v.what == action::retry) {
     // The account's endpoint is down, not this job: back to the queue with its attempt,
     // to be claimed again (by this account or, for a pool job, any other) once it is not.
     metrics_.bump(metrics_.submits, "breaker");
     refund(row);
-    if (is_true(co_await persist([&] {
-          return dispatch_.record_requeued(row.id, row.request_id.value_or(""), now(), v.error_code, v.message, true);
-        }))) {
+    const std::string row_request_id = row.request_id.value_or("");
+    if (is_true(co_await persist(
+            [&] { return store_.record_requeued(row, row_request_id, now(), v.error_code, v.message, true); }))) {
       log_job(log::level::info, "job_requeued", row, {{"code", v.error_code}, {"message", v.message}, {"breaker", true}});
     }
     release(row.account, row.model);
@@ -138,9 +138,9 @@ asio::awaitable<void> scheduler::after_submit_verdict(const store::job_row& row,
       metrics_.bump(metrics_.submits, ambiguous ? "ambiguous" : "failed");
       if (!charged) refund(row);
       if (is_true(co_await persist([&] {
-            return charged ? dispatch_.record_failed_charged(row, *charged, v.error_code, v.message,
-                                                             engine::price_of(row.model, cfg_.budget))
-                           : dispatch_.record_failed(row.id, job_state::submitting, v.error_code, v.message);
+            return charged ? store_.record_failed_charged(row, *charged, v.error_code, v.message,
+                                                          engine::price_of(row.model, cfg_.budget))
+                           : store_.record_failed(row, job_state::submitting, v.error_code, v.message);
           }))) {
         log_job(ambiguous ? log::level::warn : log::level::info, "job_failed", row,
                 {{"from", "submitting"}, {"to", "failed"}, {"code", v.error_code}, {"message", v.message}});
@@ -154,7 +154,7 @@ asio::awaitable<void> scheduler::after_submit_verdict(const store::job_row& row,
       const millis at = engine::retry_at(v, static_cast<int>(row.attempts), cfg_.retry, t, random01());
       refund(row);
       if (is_true(co_await persist([&] {
-            return dispatch_.record_requeued(row.id, request_id, at, v.error_code, v.message, !v.consumes_attempt);
+            return store_.record_requeued(row, request_id, at, v.error_code, v.message, !v.consumes_attempt);
           }))) {
         note_requeue(at);
         log_job(log::level::info, "job_requeued", row,
@@ -164,11 +164,11 @@ asio::awaitable<void> scheduler::after_submit_verdict(const store::job_row& row,
     }
     case action::pause_account: {
       metrics_.bump(metrics_.submits, "paused");
-      pause_from_provider(row.account, v);
+      co_await pause_from_provider(row.account, v);
       refund(row);
       const millis at = v.not_before.value_or(t);
       if (is_true(co_await persist([&] {
-            return dispatch_.record_requeued(row.id, request_id, at, v.error_code, v.message, !v.consumes_attempt);
+            return store_.record_requeued(row, request_id, at, v.error_code, v.message, !v.consumes_attempt);
           }))) {
         log_job(log::level::warn, "job_requeued", row, {{"code", v.error_code}, {"message", v.message}});
       }

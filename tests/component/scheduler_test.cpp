@@ -5,6 +5,7 @@
 
 #include "support/test_db.hpp"
 #include "vidq/store/account_store.hpp"
+#include "vidq/store/sqlite_daemon_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -114,6 +115,7 @@ class instant_fetcher final : public engine::result_fetcher {
 class Scheduler : public ::testing::Test {
  protected:
   test::test_db t;
+  store::sqlite_daemon_store daemon_store{t.db, t.clock};
   asio::io_context ioc;
   instant_fetcher fetcher;
   ops::metrics metrics;
@@ -162,7 +164,8 @@ class Scheduler : public ::testing::Test {
     opt.seed = 7;
     opt.free_space = [this](const std::filesystem::path&) { return free_space; };
     sched = std::make_unique<daemon::scheduler>(
-        ioc.get_executor(), daemon::scheduler_deps{t.db, t.clock, fetcher, metrics, notice_transport, notify_targets},
+        ioc.get_executor(),
+        daemon::scheduler_deps{t.db, daemon_store, t.clock, fetcher, metrics, notice_transport, notify_targets},
         std::move(cfg), std::move(clients), opt);
     asio::co_spawn(ioc, sched->run(), [this](std::exception_ptr e, result<void> r) {
       EXPECT_FALSE(e);

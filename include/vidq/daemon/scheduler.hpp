@@ -9,6 +9,12 @@
 // counts, the fairness turn, learned durations) is rebuilt from it at start, so kill -9 at
 // any moment loses nothing (recovery: submitting → ambiguous policy, processing → polled
 // again, downloading → downloaded again).
+//
+// The hot path reaches the store through store::daemon_store, whose calls are awaitable
+// (PostgreSQL, issue 14): every function that makes one is a coroutine. On SQLite none of
+// them suspends, so the loop runs as if they were plain calls. What is not behind that seam
+// yet (notices, housekeeping, data_version, db_identity, output names) still uses the
+// SQLite connection directly (store/daemon_store.hpp lists it).
 #include "vidq/core/clock.hpp"
 #include "vidq/daemon/control.hpp"
 #include "vidq/daemon/notifier.hpp"
@@ -27,6 +33,7 @@
 #include "vidq/output/free_space.hpp"
 #include "vidq/provider/client.hpp"
 #include "vidq/store/account_store.hpp"
+#include "vidq/store/daemon_store.hpp"
 #include "vidq/store/db_identity.hpp"
 #include "vidq/store/dispatch_store.hpp"
 
@@ -69,7 +76,11 @@ struct scheduler_options {
 };
 
 struct scheduler_deps {
+  // The SQLite connection, for what is not behind `store` yet (store/daemon_store.hpp).
   store::database& db;
+  // The hot path: claims, polls, record_*, pauses, ledger sums. Over `db` on SQLite
+  // (store::sqlite_daemon_store); must outlive the scheduler.
+  store::daemon_store& store;
   const vidq::clock& clock;
   engine::result_fetcher& fetcher;
   ops::metrics& metrics;
@@ -101,7 +112,8 @@ class scheduler final : public daemon_control {
   // SIGHUP: caps, budgets, polling and retry settings, accounts and their clients. Clients
   // being replaced are kept alive until exit (tasks may still use them).
   // `targets`: the [[notify]] targets of `cfg` with their secrets (nullopt: none).
-  void reload(ops::config cfg, client_map clients, std::vector<notify::target> targets = {});
+  // Re-reads the account pauses through the store before returning (the caller awaits it).
+  boost::asio::awaitable<void> reload(ops::config cfg, client_map clients, std::vector<notify::target> targets = {});
   // Called once recovery is done and the loop runs (sd_notify READY=1).
   void on_ready(std::function<void()> f) { on_ready_ = std::move(f); }
   // After run() returned with exit_when_idle: why queued work was left that cannot move
@@ -122,7 +134,7 @@ class scheduler final : public daemon_control {
   };
 
   // scheduler.cpp: the loop
-  result<void> start_up();
+  boost::asio::awaitable<result<void>> start_up();
   // submitting → failed from a task, so that a locked database makes it wait, not the
   // loop. `holds_slot`: admission counted the row (release it afterwards).
   // `charged`: the submit may have created a task (ambiguous, 1231); the failure records
@@ -134,34 +146,39 @@ class scheduler final : public daemon_control {
   // mismatch: log, unhealthy, stop everything. true while the database is lost.
   bool database_lost();
   void rescue_lost_wal();
-  void tick();
+  boost::asio::awaitable<void> tick();
   bool check_data_version();
-  void sync_pauses();
+  boost::asio::awaitable<void> sync_pauses();
   void sync_accounts();
   void housekeeping();
   void keep_watchdog_happy();
-  bool idle_now();
+  boost::asio::awaitable<bool> idle_now();
   millis next_wake() const;
   boost::asio::awaitable<void> sleep_until(millis when);
   boost::asio::awaitable<void> drain();
   void spawn(task_slot::kind what, boost::asio::awaitable<void> body);
 
   // admit.cpp: claims under admission, budget and fairness
-  void admit();
-  void admit_lane(const std::string& account, const std::string& model, std::vector<store::queue_group> groups);
+  boost::asio::awaitable<void> admit();
+  boost::asio::awaitable<void> admit_lane(const std::string& account, const std::string& model,
+                                          std::vector<store::queue_group> groups);
   // Pool groups of one model ('' / '*' / unconfigured 'default'): spread over the accounts
   // that serve it, most free slots first (engine/routing.hpp).
-  void admit_pool(const std::string& model, std::vector<store::queue_group> groups);
+  boost::asio::awaitable<void> admit_pool(const std::string& model, std::vector<store::queue_group> groups);
   // Accounts with a client that may serve `model` from the pool.
   std::vector<const ops::account_config*> pool_accounts(std::string_view model) const;
+  // The configured capacity of `account` (ops::account_config::cap()), which a claim passes
+  // to the store; 0 for an account the config lacks.
+  int configured_cap(std::string_view account) const;
   // Bookkeeping and submit tasks for rows just claimed for `account`.
-  void start_submits(const std::string& account, const std::string& model, const std::string& batch,
-                     std::vector<store::job_row> rows);
-  void fail_unclaimable(const store::queue_group& group, std::string_view code, std::string_view message);
+  boost::asio::awaitable<void> start_submits(const std::string& account, const std::string& model,
+                                             const std::string& batch, std::vector<store::job_row> rows);
+  boost::asio::awaitable<void> fail_unclaimable(const store::queue_group& group, std::string_view code,
+                                                std::string_view message);
   // A claim that did not go through: busy → the next pass; anything else is logged.
   void claim_refused(const error_code& ec, const std::string& account, const std::string& model);
-  int affordable(const std::string& batch, const std::string& model, int wanted);
-  std::int64_t batch_spend(const std::string& batch);
+  boost::asio::awaitable<int> affordable(const std::string& batch, const std::string& model, int wanted);
+  boost::asio::awaitable<std::int64_t> batch_spend(const std::string& batch);
 
   // submit_task.cpp
   boost::asio::awaitable<void> submit_task(store::job_row row);
@@ -171,13 +188,13 @@ class scheduler final : public daemon_control {
   // breaker.cpp: account-wide faults (engine/breaker.hpp)
   // Feeds a verdict of a submit or poll of `account` to the breaker; true when the breaker
   // is open (opened now or before): the caller then treats the failure as the account's.
-  bool note_account_fault(const std::string& account, const provider::verdict& v);
+  boost::asio::awaitable<bool> note_account_fault(const std::string& account, const provider::verdict& v);
   void note_healthy_reply(const std::string& account) { breakers_.on_healthy_reply(account); }
   void start_probes();
   boost::asio::awaitable<void> probe_task(std::string account);
 
   // poll_task.cpp: polls and downloads
-  void start_polls();
+  boost::asio::awaitable<void> start_polls();
   boost::asio::awaitable<void> poll_task(store::job_row row);
   void start_downloads();
   boost::asio::awaitable<void> download_task(store::job_row row);
@@ -192,7 +209,8 @@ class scheduler final : public daemon_control {
   // known to be locked; on SQLITE_BUSY the coroutine (never the loop) waits db_retry and
   // tries again, until the write goes through or the task is cancelled (then the busy
   // error is returned and the row keeps its state: recovery at the next start handles it).
-  boost::asio::awaitable<result<bool>> persist(std::function<result<bool>()> write);
+  // `write` returns a store call (store::daemon_store), started and awaited by persist.
+  boost::asio::awaitable<result<bool>> persist(std::function<boost::asio::awaitable<result<bool>>()> write);
   // Loop-side writes: may one be tried now? (false: the lock is held; try next tick)
   bool db_may_write() { return db_lock_.may_try(now()); }
   // Feeds a write's outcome to the lock watch; true when it was SQLITE_BUSY.
@@ -216,18 +234,19 @@ class scheduler final : public daemon_control {
   void forget_stale_plans();          // housekeeping: tasks that left without our poll
   // What a finished look saw: done at `detected`, or (nullopt) still running when given up.
   void observe_duration(const store::job_row& row, millis submitted, std::optional<millis> detected);
-  void load_duration_samples();
+  boost::asio::awaitable<void> load_duration_samples();
   std::vector<duration_view> learned_durations() const;
 
   // helpers (scheduler.cpp)
   void release(const std::string& account, const std::string& model);
-  void pause_from_provider(const std::string& account, const provider::verdict& v);
+  boost::asio::awaitable<void> pause_from_provider(const std::string& account, const provider::verdict& v);
   double random01();
   millis now() const { return clock_.now(); }
   void note_requeue(millis not_before);
 
   boost::asio::any_io_executor ex_;
   store::database& db_;
+  store::daemon_store& store_;
   const vidq::clock& clock_;
   engine::result_fetcher& fetcher_;
   ops::metrics& metrics_;
@@ -236,8 +255,7 @@ class scheduler final : public daemon_control {
   std::vector<std::unique_ptr<provider::provider_client>> retired_clients_;
   scheduler_options opt_;
 
-  store::dispatch_store dispatch_;
-  store::account_store accounts_;
+  store::account_store accounts_;  // the operator's pause/resume only (daemon_control is synchronous)
   engine::admission admission_;
   engine::fair_share fairness_;
   engine::duration_learner learner_;

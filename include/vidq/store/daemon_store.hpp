@@ -1,0 +1,96 @@
+#pragma once
+// The store as the daemon's hot path sees it (issue 14): every call the scheduler makes to
+// claim, count, find polls, record progress, pause accounts and read the ledger, each one
+// awaitable so that a backend whose queries go over the network (PostgreSQL, libpq on Asio)
+// never blocks the loop. store/sqlite_daemon_store.hpp implements it over the synchronous
+// stores: its calls never suspend, so SQLite runs exactly as it did before the seam.
+//
+// The contracts are those of the synchronous stores this mirrors; they are not repeated
+// here: dispatch_store.hpp (queue, claim, polls, recovery, record_*), account_store.hpp
+// (pauses), charge_store.hpp (ledger sums). Errors: errc::database_error / database_busy
+// (busy: nothing happened, try again; scheduler::persist does for task writes).
+//
+// Arguments are used until the returned awaitable completes, and it starts only when it is
+// awaited: pass named objects, never temporaries (a std::string built in the call would be
+// gone by then behind its string_view).
+//
+// Not yet behind the seam (the scheduler keeps its store::database& for them, SQLite only):
+// the notifier (notice_store, output_store's manifest reads, its spent_by_batch), the
+// budget_blocked notice, housekeeping (checkpoint, notice pruning, trim_duration_samples,
+// retention), db_identity and the lost-WAL rescue, PRAGMA data_version, the instance lock,
+// download_task's output_store (reserving output names), and the operator's pause/resume
+// through daemon_control (synchronous: the status server calls it inline).
+
+#include "vidq/core/clock.hpp"
+#include "vidq/core/error.hpp"
+#include "vidq/core/job_state.hpp"
+#include "vidq/store/account_store.hpp"
+#include "vidq/store/charge_store.hpp"
+#include "vidq/store/dispatch_store.hpp"
+#include "vidq/store/job_row.hpp"
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace vidq::store {
+
+class daemon_store {
+ public:
+  template <class T>
+  using task = boost::asio::awaitable<result<T>>;
+
+  virtual ~daemon_store() = default;
+
+  // ---- Queue and slots (dispatch_store.hpp) ----
+  virtual task<std::vector<queue_group>> queued_groups() = 0;
+  // queued → submitting for up to `limit` runnable rows of `group`, served by
+  // `serving_account` (group.account for a pinned group; a pool group's chosen account).
+  // `cap`: the serving account's configured capacity for the lane. SQLite ignores it (the
+  // scheduler's admission already bounded `limit`); PostgreSQL enforces it across daemons,
+  // so it may return fewer rows than runnable.
+  virtual task<std::vector<job_row>> claim(const queue_group& group, int limit, std::string_view serving_account,
+                                           int cap) = 0;
+  virtual task<std::vector<inflight_count>> inflight_counts() = 0;
+  virtual task<std::vector<job_row>> due_polls(int limit) = 0;
+  virtual task<std::optional<millis>> next_poll_time() = 0;
+  // Rows left submitting or downloading: restart recovery.
+  virtual task<std::vector<job_row>> transient_rows() = 0;
+  virtual task<std::vector<dispatch_store::duration_sample>> recent_duration_samples(int limit) = 0;
+
+  // ---- Recording progress (dispatch_store.hpp, "Recording progress") ----
+  // Each takes the row as the daemon holds it (not only its id): PostgreSQL guards the
+  // write by the row's owner and `epoch`; SQLite uses `row.id`. false: the row moved (an
+  // operator's cancel, or on PostgreSQL a lost lease); the caller drops its copy.
+  virtual task<bool> record_accepted(const job_row& row, std::string_view request_id, std::string_view task_id,
+                                     millis next_poll_at, std::int64_t cost) = 0;
+  virtual task<bool> record_failed_charged(const job_row& row, charge_origin origin, std::string_view error_code,
+                                           std::string_view error_message, std::int64_t price) = 0;
+  virtual task<bool> record_requeued(const job_row& row, std::string_view request_id, millis not_before,
+                                     std::string_view error_code, std::string_view error_message,
+                                     bool refund_attempt) = 0;
+  virtual task<bool> record_polled(const job_row& row, millis next_poll_at, bool saw_running) = 0;
+  virtual task<bool> record_remote_success(const job_row& row, std::string_view video_url,
+                                           std::string_view cover_url) = 0;
+  virtual task<bool> record_urls_expired(const job_row& row) = 0;
+  virtual task<bool> record_refetch(const job_row& row, std::string_view error_code,
+                                    std::string_view error_message) = 0;
+  virtual task<bool> record_succeeded(const job_row& row, const dispatch_store::download_outcome& outcome) = 0;
+  virtual task<bool> record_failed(const job_row& row, job_state from, std::string_view error_code,
+                                   std::string_view error_message) = 0;
+
+  // ---- Account pauses (account_store.hpp) ----
+  virtual task<void> pause(std::string_view account, std::string_view reason, std::optional<millis> until,
+                           paused_by by) = 0;
+  virtual task<bool> lift(std::string_view account, paused_by by) = 0;
+  virtual task<std::vector<account_pause_row>> pauses() = 0;
+
+  // ---- Ledger sums for the budget (charge_store.hpp) ----
+  virtual task<std::int64_t> spent_since(millis since) = 0;
+  virtual task<std::int64_t> spent_by_batch(std::string_view batch) = 0;
+};
+
+}  // namespace vidq::store
