@@ -1,0 +1,129 @@
+#include "vidq/store/postgres/daemon_store.hpp"
+
+namespace vidq::store::pg {
+
+namespace asio = boost::asio;
+template <class T>
+using task = daemon_store::task<T>;
+
+postgres_daemon_store::postgres_daemon_store(pool& db, const clock& clk, std::string node)
+    : db_(db), clock_(clk), dispatch_(db, clk, std::move(node)) {}
+
+task<std::vector<queue_group>> postgres_daemon_store::queued_groups() { return dispatch_.queued_groups(); }
+
+task<std::vector<job_row>> postgres_daemon_store::claim(const queue_group& group, int limit,
+                                                        std::string_view serving_account, int cap) {
+  auto c = co_await dispatch_.claim(group, limit, serving_account, cap);
+  if (!c) co_return c.error();
+  co_return std::move(c->rows);
+}
+
+task<std::vector<inflight_count>> postgres_daemon_store::inflight_counts() { return dispatch_.inflight_counts(); }
+task<std::vector<job_row>> postgres_daemon_store::due_polls(int limit) { return dispatch_.due_polls(limit); }
+task<std::optional<millis>> postgres_daemon_store::next_poll_time() { return dispatch_.next_poll_time(); }
+task<std::vector<job_row>> postgres_daemon_store::transient_rows() { return dispatch_.transient_rows(); }
+
+task<std::vector<dispatch_store::duration_sample>> postgres_daemon_store::recent_duration_samples(int limit) {
+  return dispatch_.recent_duration_samples(limit);
+}
+
+task<bool> postgres_daemon_store::record_accepted(const job_row& row, std::string_view request_id,
+                                                  std::string_view task_id, millis next_poll_at, std::int64_t cost) {
+  // The guard compares the row's request_id with the one sent: they are the same attempt.
+  (void)request_id;
+  return dispatch_.record_accepted(row, task_id, next_poll_at, cost);
+}
+
+task<bool> postgres_daemon_store::record_failed_charged(const job_row& row, charge_origin origin,
+                                                        std::string_view error_code, std::string_view error_message,
+                                                        std::int64_t price) {
+  return dispatch_.record_failed_charged(row, origin, error_code, error_message, price);
+}
+
+task<bool> postgres_daemon_store::record_requeued(const job_row& row, std::string_view request_id, millis not_before,
+                                                  std::string_view error_code, std::string_view error_message,
+                                                  bool refund_attempt) {
+  (void)request_id;
+  return dispatch_.record_requeued(row, not_before, error_code, error_message, refund_attempt);
+}
+
+task<bool> postgres_daemon_store::record_polled(const job_row& row, millis next_poll_at, bool saw_running) {
+  return dispatch_.record_polled(row, next_poll_at, saw_running);
+}
+
+task<bool> postgres_daemon_store::record_remote_success(const job_row& row, std::string_view video_url,
+                                                        std::string_view cover_url) {
+  return dispatch_.record_remote_success(row, video_url, cover_url);
+}
+
+task<bool> postgres_daemon_store::record_urls_expired(const job_row& row) { return dispatch_.record_urls_expired(row); }
+
+task<bool> postgres_daemon_store::record_refetch(const job_row& row, std::string_view error_code,
+                                                 std::string_view error_message) {
+  return dispatch_.record_refetch(row, error_code, error_message);
+}
+
+task<bool> postgres_daemon_store::record_succeeded(const job_row& row,
+                                                   const dispatch_store::download_outcome& outcome) {
+  return dispatch_.record_succeeded(row, outcome);
+}
+
+task<bool> postgres_daemon_store::record_failed(const job_row& row, job_state from, std::string_view error_code,
+                                                std::string_view error_message) {
+  return dispatch_.record_failed(row, from, error_code, error_message);
+}
+
+task<void> postgres_daemon_store::pause(std::string_view account, std::string_view reason,
+                                        std::optional<millis> until, paused_by by) {
+  // Built before the co_await: GCC 12 destroys a conditional's temporary twice across one.
+  std::vector<param> values = args(std::string(account), std::string(reason), std::nullopt,
+                                   std::string(to_string(by)), std::to_string(clock_.now()));
+  if (until) values[2] = std::to_string(*until);
+  auto r = co_await db_.query(
+      "INSERT INTO account_pauses(account, reason, until, paused_by, at) VALUES ($1, $2, $3, $4, $5) "
+      "ON CONFLICT (account) DO UPDATE SET reason = excluded.reason, until = excluded.until,"
+      " paused_by = excluded.paused_by, at = excluded.at",
+      std::move(values));
+  if (!r) co_return r.error();
+  co_return result<void>{};
+}
+
+task<bool> postgres_daemon_store::lift(std::string_view account, paused_by by) {
+  auto r = co_await db_.query("DELETE FROM account_pauses WHERE account = $1 AND paused_by = $2",
+                              args(std::string(account), std::string(to_string(by))));
+  if (!r) co_return failed_with<bool>(r.error());
+  co_return r->affected() > 0;
+}
+
+task<std::vector<account_pause_row>> postgres_daemon_store::pauses() {
+  auto r = co_await db_.query("SELECT account, reason, until, paused_by, at FROM account_pauses ORDER BY account");
+  if (!r) co_return r.error();
+  std::vector<account_pause_row> out;
+  for (int i = 0; i < r->size(); ++i) {
+    account_pause_row row;
+    row.account = std::string(r->text(i, 0));
+    row.reason = std::string(r->text(i, 1));
+    row.until = r->opt_int64(i, 2);
+    const auto by = r->text(i, 3);
+    row.by = by == "provider" ? paused_by::provider : by == "breaker" ? paused_by::breaker : paused_by::operator_;
+    row.at = r->int64(i, 4);
+    out.push_back(std::move(row));
+  }
+  co_return out;
+}
+
+task<std::int64_t> postgres_daemon_store::spent_since(millis since) {
+  auto r = co_await db_.query("SELECT coalesce(sum(price - refunded), 0) FROM charges WHERE at >= $1",
+                              args(std::to_string(since)));
+  if (!r) co_return r.error();
+  co_return r->int64(0, 0);
+}
+
+task<std::int64_t> postgres_daemon_store::spent_by_batch(std::string_view batch) {
+  auto r = co_await db_.query("SELECT coalesce(sum(price - refunded), 0) FROM charges WHERE batch = $1",
+                              args(std::string(batch)));
+  if (!r) co_return r.error();
+  co_return r->int64(0, 0);
+}
+
+}  // namespace vidq::store::pg

@@ -1,0 +1,274 @@
+// The daemon's store interface (store/daemon_store.hpp) on both backends: the same tests,
+// the same expectations, on SQLite (sqlite_daemon_store) and on PostgreSQL
+// (postgres_daemon_store over a throwaway database). What differs by design is asserted
+// per backend and says why.
+#include "support/net_test_server.hpp"
+#include "support/pg_test_db.hpp"
+#include "support/test_db.hpp"
+#include "vidq/store/daemon_store.hpp"
+#include "vidq/store/postgres/daemon_store.hpp"
+#include "vidq/store/sqlite_daemon_store.hpp"
+
+#include <boost/asio/io_context.hpp>
+
+#include <gtest/gtest.h>
+
+namespace vidq::store {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+
+enum class backend { sqlite, postgres };
+
+std::string backend_name(const testing::TestParamInfo<backend>& info) {
+  return info.param == backend::sqlite ? "sqlite" : "postgres";
+}
+
+// One backend with a migrated, empty database and a store over it. SQL for setting up rows
+// and reading results back goes through `sql` / `scalar`, which both backends understand.
+class DaemonStoreContract : public testing::TestWithParam<backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == backend::sqlite) {
+      sqlite_ = std::make_unique<test::test_db>();
+      store_ = std::make_unique<sqlite_daemon_store>(sqlite_->db, clock_);
+      return;
+    }
+    pg_ = std::make_unique<test::pg_test_db>();
+    if (!pg_->available()) GTEST_SKIP() << "PostgreSQL tests need VIDQ_TEST_PG_URL (scripts/test starts a cluster)";
+    pg_->migrate();
+    pool_ = std::make_unique<pg::pool>(ioc_.get_executor(), pg::pool_options{.conninfo = pg_->conninfo(), .size = 2});
+    store_ = std::make_unique<pg::postgres_daemon_store>(*pool_, clock_, "node-test");
+  }
+
+  void TearDown() override {
+    store_.reset();
+    pool_.reset();
+  }
+
+  void sql(const std::string& text) {
+    if (sqlite_) {
+      sqlite_->exec(text);
+    } else {
+      pg_->exec(text);
+    }
+  }
+  std::int64_t scalar(const std::string& text) { return sqlite_ ? sqlite_->scalar(text) : pg_->scalar(text); }
+  std::string text(const std::string& q) { return sqlite_ ? sqlite_->text(q) : pg_->text(q); }
+
+  void insert_jobs(int n, const std::string& account = "acct", const std::string& batch = "b1") {
+    for (int i = 0; i < n; ++i) {
+      sql("INSERT INTO jobs(account, model, prompt, batch) VALUES ('" + account + "', 'cogvideox-3', 'p', '" + batch +
+          "')");
+    }
+  }
+
+  // Runs `body` on the io_context (PostgreSQL needs the loop; SQLite never suspends).
+  void run(std::function<awaitable<void>()> body) {
+    ioc_.restart();  // a second run() in one test
+    EXPECT_TRUE(net_test::run_test(ioc_, std::move(body)));
+  }
+
+  asio::io_context ioc_;
+  manual_clock clock_;
+  std::unique_ptr<test::test_db> sqlite_;
+  std::unique_ptr<test::pg_test_db> pg_;
+  std::unique_ptr<pg::pool> pool_;
+  std::unique_ptr<daemon_store> store_;
+};
+
+const queue_group group_b1{"acct", "cogvideox-3", 0, "b1"};
+
+TEST_P(DaemonStoreContract, ClaimsOldestFirstWithAFreshRequestIdPerAttempt) {
+  insert_jobs(3);
+  run([&]() -> awaitable<void> {
+    auto groups = co_await store_->queued_groups();
+    EXPECT_TRUE(groups && groups->size() == 1 && (*groups)[0] == group_b1);
+    auto rows = co_await store_->claim(group_b1, 2, "acct", 20);
+    EXPECT_TRUE(rows);
+    if (!rows || rows->size() != 2) {
+      ADD_FAILURE() << "claimed " << (rows ? rows->size() : 0);
+      co_return;
+    }
+    EXPECT_EQ((*rows)[0].id, 1);
+    EXPECT_EQ((*rows)[1].id, 2);
+    for (const auto& r : *rows) {
+      EXPECT_EQ(r.state, job_state::submitting);
+      EXPECT_EQ(r.attempts, 1);
+      EXPECT_TRUE(r.request_id && r.request_id->starts_with("vq" + std::to_string(r.id) + "-1-"));
+    }
+    auto counts = co_await store_->inflight_counts();
+    EXPECT_TRUE(counts && counts->size() == 1);
+    if (counts && counts->size() == 1) {
+      EXPECT_EQ((*counts)[0].count, 2);
+    }
+    auto transient = co_await store_->transient_rows();
+    EXPECT_TRUE(transient && transient->size() == 2);
+  });
+}
+
+TEST_P(DaemonStoreContract, AnAcceptedTaskIsChargedPolledAndSucceeds) {
+  insert_jobs(1);
+  run([&]() -> awaitable<void> {
+    auto rows = co_await store_->claim(group_b1, 1, "acct", 20);
+    if (!rows || rows->size() != 1) {
+      ADD_FAILURE() << "claim";
+      co_return;
+    }
+    auto row = (*rows)[0];
+    const std::string request_id = *row.request_id;
+    const millis first_poll = clock_.now() + 5'000;
+    EXPECT_TRUE(is_true(co_await store_->record_accepted(row, request_id, "task-1", first_poll, 500)));
+    row.state = job_state::processing;
+    auto spent = co_await store_->spent_since(0);
+    EXPECT_TRUE(spent && *spent == 500);
+    auto next = co_await store_->next_poll_time();
+    EXPECT_TRUE(next && *next == first_poll);
+    auto early = co_await store_->due_polls(10);
+    EXPECT_TRUE(early && early->empty());
+    clock_.advance(5'000);
+    auto due = co_await store_->due_polls(10);
+    EXPECT_TRUE(due && due->size() == 1);
+    if (due && due->size() == 1) row = (*due)[0];
+    EXPECT_EQ(row.task_id, "task-1");
+
+    EXPECT_TRUE(is_true(co_await store_->record_polled(row, clock_.now() + 5'000, true)));
+    clock_.advance(5'000);
+    EXPECT_TRUE(is_true(co_await store_->record_remote_success(row, "https://cdn/v.mp4", "")));
+    row.state = job_state::downloading;
+    dispatch_store::download_outcome out;
+    out.video_path = "videos/1.mp4";
+    out.video_bytes = 1234;
+    out.video_sha256 = "ab";
+    out.cost = 500;
+    EXPECT_TRUE(is_true(co_await store_->record_succeeded(row, out)));
+    auto samples = co_await store_->recent_duration_samples(10);
+    EXPECT_TRUE(samples && samples->size() == 1) << "the finished task left a run-time sample";
+    if (samples && samples->size() == 1) {
+      EXPECT_EQ((*samples)[0].model, "cogvideox-3");
+      EXPECT_EQ((*samples)[0].at_least, 5'000) << "seen running 5 s after the submit";
+      EXPECT_EQ((*samples)[0].at_most, 10'000) << "seen done 10 s after it";
+    }
+  });
+  EXPECT_EQ(text("SELECT state FROM jobs WHERE id = 1"), "succeeded");
+  EXPECT_EQ(scalar("SELECT polls FROM jobs WHERE id = 1"), 2);
+  EXPECT_EQ(scalar("SELECT count(*) FROM charges WHERE request_id IS NOT NULL AND task_id = 'task-1'"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM job_events WHERE job_id = 1"), 4);  // queued→sub→proc→dl→ok
+}
+
+TEST_P(DaemonStoreContract, ExpiredUrlsAndRefetchesPollTheSameTaskAgain) {
+  insert_jobs(1);
+  run([&]() -> awaitable<void> {
+    auto rows = co_await store_->claim(group_b1, 1, "acct", 20);
+    if (!rows || rows->size() != 1) {
+      ADD_FAILURE() << "claim";
+      co_return;
+    }
+    auto row = (*rows)[0];
+    const std::string request_id = *row.request_id;
+    EXPECT_TRUE(is_true(co_await store_->record_accepted(row, request_id, "task-1", clock_.now(), 500)));
+    EXPECT_TRUE(is_true(co_await store_->record_remote_success(row, "https://cdn/v.mp4", "https://cdn/c.jpg")));
+    EXPECT_TRUE(is_true(co_await store_->record_urls_expired(row)));
+    EXPECT_TRUE(is_true(co_await store_->record_remote_success(row, "https://cdn/v2.mp4", "")));
+    EXPECT_TRUE(is_true(co_await store_->record_refetch(row, "disk_full", "no space")));
+    // Not in downloading any more: a second refetch of the same copy changes nothing.
+    EXPECT_FALSE(is_true(co_await store_->record_refetch(row, "disk_full", "no space")));
+  });
+  EXPECT_EQ(text("SELECT state FROM jobs"), "processing");
+  EXPECT_EQ(text("SELECT task_id FROM jobs"), "task-1");
+  EXPECT_EQ(scalar("SELECT refetches FROM jobs"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM charges"), 1) << "one task, one charge";
+}
+
+TEST_P(DaemonStoreContract, ARequeueRefundsTheAttemptAndGivesAPoolJobBackItsAsk) {
+  insert_jobs(1, "*");
+  run([&]() -> awaitable<void> {
+    const queue_group pool_group{"*", "cogvideox-3", 0, "b1"};
+    auto rows = co_await store_->claim(pool_group, 1, "acct", 20);
+    if (!rows || rows->size() != 1) {
+      ADD_FAILURE() << "claim";
+      co_return;
+    }
+    const auto& row = (*rows)[0];
+    EXPECT_EQ(row.account, "acct");
+    EXPECT_EQ(row.requested_account, "*");
+    const std::string request_id = *row.request_id;
+    EXPECT_TRUE(
+        is_true(co_await store_->record_requeued(row, request_id, clock_.now() + 1'000, "1302", "busy", true)));
+  });
+  EXPECT_EQ(text("SELECT state FROM jobs"), "queued");
+  EXPECT_EQ(text("SELECT account FROM jobs"), "*");
+  EXPECT_EQ(scalar("SELECT attempts FROM jobs"), 0);
+  EXPECT_EQ(scalar("SELECT count(*) FROM charges"), 0);
+}
+
+TEST_P(DaemonStoreContract, AnAmbiguousSubmitFailsChargedOnce) {
+  insert_jobs(1);
+  run([&]() -> awaitable<void> {
+    auto rows = co_await store_->claim(group_b1, 1, "acct", 20);
+    if (!rows || rows->size() != 1) {
+      ADD_FAILURE() << "claim";
+      co_return;
+    }
+    const auto row = (*rows)[0];
+    EXPECT_TRUE(is_true(co_await store_->record_failed_charged(row, charge_origin::ambiguous, "submit_ambiguous",
+                                                               "no answer", 700)));
+    // The same stale copy again: the row moved, nothing more is charged.
+    EXPECT_FALSE(is_true(co_await store_->record_failed_charged(row, charge_origin::ambiguous, "submit_ambiguous",
+                                                                "no answer", 700)));
+    auto by_batch = co_await store_->spent_by_batch("b1");
+    EXPECT_TRUE(by_batch && *by_batch == 700);
+  });
+  EXPECT_EQ(text("SELECT state FROM jobs"), "failed");
+  EXPECT_EQ(text("SELECT origin FROM charges"), "ambiguous");
+}
+
+TEST_P(DaemonStoreContract, AnOperatorsCancelWinsOverTheDaemonsNextWrite) {
+  insert_jobs(1);
+  job_row row;
+  run([&]() -> awaitable<void> {
+    auto rows = co_await store_->claim(group_b1, 1, "acct", 20);
+    if (!rows || rows->size() != 1) {
+      ADD_FAILURE() << "claim";
+      co_return;
+    }
+    row = (*rows)[0];
+    const std::string request_id = *row.request_id;
+    EXPECT_TRUE(is_true(co_await store_->record_accepted(row, request_id, "task-1", clock_.now(), 500)));
+  });
+  sql("UPDATE jobs SET state = 'cancelled'");
+  run([&]() -> awaitable<void> {
+    auto polled = co_await store_->record_polled(row, clock_.now() + 1'000, true);
+    EXPECT_TRUE(polled);
+    EXPECT_FALSE(is_true(polled));
+    EXPECT_FALSE(is_true(co_await store_->record_failed(row, job_state::processing, "x", "y")));
+  });
+  EXPECT_EQ(text("SELECT state FROM jobs"), "cancelled");
+}
+
+TEST_P(DaemonStoreContract, PausesAreKeptAndOnlyTheirSetterLiftsThem) {
+  run([&]() -> awaitable<void> {
+    EXPECT_TRUE(co_await store_->pause("acct", "1113 arrears", std::nullopt, paused_by::provider));
+    EXPECT_TRUE(co_await store_->pause("other", "endpoint down", clock_.now() + 60'000, paused_by::breaker));
+    auto lifted_wrong = co_await store_->lift("acct", paused_by::breaker);
+    EXPECT_TRUE(lifted_wrong && !*lifted_wrong) << "the breaker must not lift the provider's pause";
+    auto all = co_await store_->pauses();
+    EXPECT_TRUE(all && all->size() == 2);
+    if (all && all->size() == 2) {
+      EXPECT_EQ((*all)[0].account, "acct");
+      EXPECT_EQ((*all)[0].by, paused_by::provider);
+      EXPECT_FALSE((*all)[0].until);
+      EXPECT_EQ((*all)[1].until, clock_.now() + 60'000);
+    }
+    auto lifted = co_await store_->lift("other", paused_by::breaker);
+    EXPECT_TRUE(lifted && *lifted);
+  });
+  EXPECT_EQ(scalar("SELECT count(*) FROM account_pauses"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, DaemonStoreContract, testing::Values(backend::sqlite, backend::postgres),
+                         backend_name);
+
+}  // namespace
+}  // namespace vidq::store
