@@ -238,6 +238,24 @@ TEST(PgPool, ReplacesAKilledConnectionAndBacksOffWhenTheServerIsGone) {
   }));
 }
 
+TEST(PgPool, AServerThatStopsAnsweringCostsTheCallTimeoutThenAFreshConnection) {
+  test::pg_test_db db;
+  VIDQ_REQUIRE_PG(db);
+  asio::io_context ioc;
+  pool p(ioc.get_executor(), {.conninfo = db.conninfo(), .size = 1, .call_timeout_ms = 200});
+  EXPECT_TRUE(run_test(ioc, [&]() -> awaitable<void> {
+    const auto started = std::chrono::steady_clock::now();
+    // As good as a partition for the client: the answer comes after the deadline.
+    auto hung = co_await p.query("SELECT pg_sleep(3)");
+    const auto waited = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(hung.error(), errc::database_lost);
+    EXPECT_LT(waited, std::chrono::milliseconds(2'000)) << "gave up at the call timeout, not at the answer";
+    EXPECT_EQ(p.open_connections(), 0) << "the connection with a query still running is not lent again";
+    auto next = co_await p.query("SELECT 1");
+    EXPECT_TRUE(next) << p.last_failure().message;
+  }));
+}
+
 TEST(PgPool, LendsEachConnectionToOneBorrowerAtATime) {
   test::pg_test_db db;
   VIDQ_REQUIRE_PG(db);

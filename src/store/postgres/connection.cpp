@@ -201,20 +201,31 @@ void connection::cancel() {
 }
 
 asio::awaitable<result<void>> connection::flush_and_wait_result() {
+  // One deadline for the whole exchange: a server that stopped answering (a partition, a
+  // frozen VM) costs the caller call_timeout, then the connection is given up as lost.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (call_timeout_ms_ > 0) deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(call_timeout_ms_);
+  auto gave_up = [&] {
+    broken_ = true;  // a query may still be running on it: nobody else may use it
+    last_failure_ = {"", call_timeout_ms_ > 0 ? "no answer within " + std::to_string(call_timeout_ms_) + " ms (or cancelled)"
+                                              : std::string("cancelled")};
+    return make_error_code(errc::database_lost);
+  };
   // Whatever did not fit in the socket buffer goes out as the socket becomes writable.
   for (;;) {
     const int left = PQflush(conn_);
     if (left == 0) break;
     if (left < 0) co_return fail("send");
-    if (!co_await wait_ready(socket_->descriptor, asio::posix::descriptor_base::wait_write, std::nullopt)) {
-      broken_ = true;
-      co_return make_error_code(errc::timeout);
+    if (!co_await wait_ready(socket_->descriptor, asio::posix::descriptor_base::wait_write, deadline)) {
+      co_return gave_up();
     }
+    // The server may be sending while we send (a notice): libpq must read it, or both sides
+    // wait on full buffers.
+    if (!PQconsumeInput(conn_)) co_return fail("receive");
   }
   while (PQisBusy(conn_)) {
-    if (!co_await wait_ready(socket_->descriptor, asio::posix::descriptor_base::wait_read, std::nullopt)) {
-      broken_ = true;  // a query is still running on it: nobody else may use it
-      co_return make_error_code(errc::timeout);
+    if (!co_await wait_ready(socket_->descriptor, asio::posix::descriptor_base::wait_read, deadline)) {
+      co_return gave_up();
     }
     if (!PQconsumeInput(conn_)) co_return fail("receive");
   }

@@ -60,6 +60,7 @@ asio::awaitable<result<pool::lease>> pool::acquire() {
         co_return opened.error();
       }
       failed_connects_ = 0;
+      (*opened)->set_call_timeout(options_.call_timeout_ms);
       co_return lease(this, std::move(*opened));
     }
     // All lent: wait until one comes back (give_back cancels the first waiter's timer).

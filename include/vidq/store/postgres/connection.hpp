@@ -114,8 +114,12 @@ class connection {
   // arrived (possibly nothing). errc::database_lost when the connection broke meanwhile.
   boost::asio::awaitable<result<std::vector<notification>>> wait_notifications(millis max_wait_ms);
 
-  // Cancels the socket wait of a running call (shutdown); the call returns errc::timeout.
+  // Cancels the socket wait of a running call (shutdown); the call returns
+  // errc::database_lost and the connection is unusable afterwards.
   void cancel();
+  // Bounds each query from send to last result; 0 = no bound. Past it the connection counts
+  // as lost (errc::database_lost): the pool replaces it, the caller tries again later.
+  void set_call_timeout(millis ms) { call_timeout_ms_ = ms; }
   // True once the connection failed; a pool drops it and opens another.
   bool broken() const;
   // Inside a transaction block (after BEGIN, before COMMIT/ROLLBACK)?
@@ -134,6 +138,7 @@ class connection {
   std::unique_ptr<socket_waiter> socket_;
   failure last_failure_;
   bool broken_ = false;  // a call was cut off mid-protocol: the connection is unusable
+  millis call_timeout_ms_ = 0;
 };
 
 }  // namespace vidq::store::pg

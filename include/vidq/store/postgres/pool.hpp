@@ -29,6 +29,9 @@ struct pool_options {
   millis connect_timeout_ms = 5'000;
   millis reconnect_min_ms = 100;
   millis reconnect_max_ms = 5'000;
+  // Per query, send to last result (connection::set_call_timeout): a partitioned server must
+  // not hold a daemon's task forever. Longer than any statement vidq sends.
+  millis call_timeout_ms = 30'000;
   // A transaction that lost a serialization or deadlock race is run again this many times.
   int transaction_attempts = 5;
 };
