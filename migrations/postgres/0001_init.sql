@@ -474,3 +474,14 @@ FOR EACH STATEMENT EXECUTE FUNCTION jobs_notify_queued();
 CREATE TRIGGER jobs_notify_queued_update AFTER UPDATE ON jobs
 REFERENCING NEW TABLE AS new_rows
 FOR EACH STATEMENT EXECUTE FUNCTION jobs_notify_queued();
+
+-- An operator's `vidq account pause|resume` (or a row written in psql) must reach every
+-- daemon as SQLite's data_version reaches the one daemon there: same channel, any change.
+CREATE FUNCTION account_pauses_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('vidq_jobs', 'pauses');
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER account_pauses_notify AFTER INSERT OR UPDATE OR DELETE ON account_pauses
+FOR EACH STATEMENT EXECUTE FUNCTION account_pauses_notify();

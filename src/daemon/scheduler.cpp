@@ -97,7 +97,7 @@ asio::awaitable<result<void>> scheduler::start_up() {
   // The connection is open and has read (WAL mode): the -wal file exists now.
   identity_ = store::db_identity::record(db_.path());
   sync_accounts();
-  check_data_version();
+  (void)co_await store_.changed_elsewhere();  // the baseline
   co_await sync_pauses();
   auto counts = co_await store_.inflight_counts();
   if (!counts) co_return result<void>(boost::system::in_place_error, counts.error());
@@ -216,7 +216,7 @@ asio::awaitable<void> scheduler::tick() {
   if (database_lost()) co_return;  // nothing more goes into a deleted file
   keep_watchdog_happy();
   if (t >= next_housekeeping_) housekeeping();
-  if (check_data_version()) {
+  if (is_true(co_await store_.changed_elsewhere())) {
     queue_dirty_ = true;
     co_await sync_pauses();
   }
@@ -233,18 +233,6 @@ asio::awaitable<void> scheduler::tick() {
   co_await start_polls();
   start_downloads();
   notifier_->pump();
-}
-
-bool scheduler::check_data_version() {
-  // Changes by other connections (CLI, cron, sqlite3) bump it; our own writes do not.
-  auto s = db_.cached("PRAGMA data_version");
-  if (!s) return false;
-  std::int64_t v = data_version_;
-  if (is_true((*s)->step())) v = (*s)->get_int64(0);
-  (*s)->reset();
-  const bool changed = v != data_version_;
-  data_version_ = v;
-  return changed;
 }
 
 asio::awaitable<void> scheduler::sync_pauses() {

@@ -3,10 +3,23 @@
 // scheduler continues without giving the executor a turn.
 #include "vidq/store/sqlite_daemon_store.hpp"
 
+#include "vidq/store/sqlite.hpp"
+
 namespace vidq::store {
 
 template <class T>
 using task = daemon_store::task<T>;
+
+task<bool> sqlite_daemon_store::changed_elsewhere() {
+  auto s = db_.cached("PRAGMA data_version");
+  if (!s) co_return false;
+  std::int64_t v = data_version_;
+  if (is_true((*s)->step())) v = (*s)->get_int64(0);
+  (*s)->reset();
+  const bool changed = v != data_version_;
+  data_version_ = v;
+  co_return changed;
+}
 
 task<std::vector<queue_group>> sqlite_daemon_store::queued_groups() {
   co_return dispatch_.queued_groups();

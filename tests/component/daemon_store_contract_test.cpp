@@ -7,9 +7,15 @@
 #include "support/test_db.hpp"
 #include "vidq/store/daemon_store.hpp"
 #include "vidq/store/postgres/daemon_store.hpp"
+#include "vidq/store/postgres/queue_listener.hpp"
 #include "vidq/store/sqlite_daemon_store.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <gtest/gtest.h>
 
@@ -265,6 +271,56 @@ TEST_P(DaemonStoreContract, PausesAreKeptAndOnlyTheirSetterLiftsThem) {
     EXPECT_TRUE(lifted && *lifted);
   });
   EXPECT_EQ(scalar("SELECT count(*) FROM account_pauses"), 1);
+}
+
+// What another client writes (cron's INSERT, an operator's pause), the daemon hears of; its
+// own writes it does not need to hear. SQLite: a second connection on the file bumps
+// PRAGMA data_version; PostgreSQL: the NOTIFY reaches the queue listener.
+TEST_P(DaemonStoreContract, NoticesWhatAnotherClientWrote) {
+  std::optional<database> other;
+  std::unique_ptr<pg::queue_listener> listener;
+  if (sqlite_) {
+    auto opened = database::open(sqlite_->dir.file("vidq.db"));
+    ASSERT_TRUE(opened);
+    other = std::move(*opened);
+  } else {
+    auto* pg_store = static_cast<pg::postgres_daemon_store*>(store_.get());
+    listener = std::make_unique<pg::queue_listener>(ioc_.get_executor(), pg_->conninfo(),
+                                                    [pg_store] { pg_store->note_change(); });
+  }
+  auto another_client_writes = [&](const std::string& text) {
+    if (other) {
+      ASSERT_TRUE(other->exec(text));
+    } else {
+      pg_->exec(text);
+    }
+  };
+  auto changed_within = [&](int ms) -> awaitable<bool> {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    for (int waited = 0;; waited += 10) {
+      auto changed = co_await store_->changed_elsewhere();
+      if (changed && *changed) co_return true;
+      if (waited >= ms) co_return false;
+      t.expires_after(std::chrono::milliseconds(10));
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  };
+  run([&]() -> awaitable<void> {
+    if (listener) asio::co_spawn(co_await asio::this_coro::executor, listener->run(), asio::detached);
+    (void)co_await changed_within(2'000);  // the baseline (and the listener's first connect)
+    auto quiet = co_await store_->changed_elsewhere();
+    EXPECT_TRUE(quiet && !*quiet) << "nothing happened since";
+    another_client_writes("INSERT INTO jobs(account, model, prompt, batch) VALUES ('acct', 'cogvideox-3', 'cron', 'b1')");
+    EXPECT_TRUE(co_await changed_within(1'000)) << "an INSERT by another client is noticed within a second";
+    another_client_writes("INSERT INTO account_pauses(account, reason, paused_by) VALUES ('acct', 'x', 'operator')");
+    EXPECT_TRUE(co_await changed_within(1'000)) << "so is an operator's pause";
+    // The daemon's own write: nobody needs to be told (SQLite never says; PostgreSQL's
+    // NOTIFY only fires for rows left queued, which a claim does not leave).
+    auto rows = co_await store_->claim(group_b1, 1, "acct", 20);
+    EXPECT_TRUE(rows && rows->size() == 1);
+    EXPECT_FALSE(co_await changed_within(200));
+    if (listener) listener->stop();
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DaemonStoreContract, testing::Values(backend::sqlite, backend::postgres),

@@ -13,7 +13,7 @@
 // The hot path reaches the store through store::daemon_store, whose calls are awaitable
 // (PostgreSQL, issue 14): every function that makes one is a coroutine. On SQLite none of
 // them suspends, so the loop runs as if they were plain calls. What is not behind that seam
-// yet (notices, housekeeping, data_version, db_identity, output names) still uses the
+// yet (notices, housekeeping, db_identity, output names) still uses the
 // SQLite connection directly (store/daemon_store.hpp lists it).
 #include "vidq/core/clock.hpp"
 #include "vidq/daemon/control.hpp"
@@ -147,7 +147,6 @@ class scheduler final : public daemon_control {
   bool database_lost();
   void rescue_lost_wal();
   boost::asio::awaitable<void> tick();
-  bool check_data_version();
   boost::asio::awaitable<void> sync_pauses();
   void sync_accounts();
   void housekeeping();
@@ -282,7 +281,6 @@ class scheduler final : public daemon_control {
   std::deque<store::job_row> download_queue_;
   int downloads_running_ = 0;
 
-  std::int64_t data_version_ = -1;
   bool queue_dirty_ = true;
   millis next_rescan_ = 0;
   std::optional<millis> next_requeue_;      // earliest not_before this process set

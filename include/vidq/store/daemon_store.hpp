@@ -17,7 +17,7 @@
 // Not yet behind the seam (the scheduler keeps its store::database& for them, SQLite only):
 // the notifier (notice_store, output_store's manifest reads, its spent_by_batch), the
 // budget_blocked notice, housekeeping (checkpoint, notice pruning, trim_duration_samples,
-// retention), db_identity and the lost-WAL rescue, PRAGMA data_version, the instance lock,
+// retention), db_identity and the lost-WAL rescue, the instance lock,
 // download_task's output_store (reserving output names), and the operator's pause/resume
 // through daemon_control (synchronous: the status server calls it inline).
 
@@ -44,6 +44,12 @@ class daemon_store {
   using task = boost::asio::awaitable<result<T>>;
 
   virtual ~daemon_store() = default;
+
+  // ---- Changes by other clients ----
+  // Whether another client (the CLI, cron, an operator's SQL, another daemon) changed the
+  // queue or the pauses since the last call; the first call only takes the baseline. SQLite:
+  // PRAGMA data_version; PostgreSQL: the NOTIFYs its queue listener heard (note_change).
+  virtual task<bool> changed_elsewhere() = 0;
 
   // ---- Queue and slots (dispatch_store.hpp) ----
   virtual task<std::vector<queue_group>> queued_groups() = 0;

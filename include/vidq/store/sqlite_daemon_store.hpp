@@ -15,7 +15,11 @@ class database;
 class sqlite_daemon_store final : public daemon_store {
  public:
   // `db` and `clk` must outlive this object (the daemon's writer connection and clock).
-  sqlite_daemon_store(database& db, const clock& clk) : dispatch_(db, clk), accounts_(db, clk), charges_(db) {}
+  sqlite_daemon_store(database& db, const clock& clk)
+      : db_(db), dispatch_(db, clk), accounts_(db, clk), charges_(db) {}
+
+  // PRAGMA data_version: other connections' commits bump it, ours do not.
+  task<bool> changed_elsewhere() override;
 
   task<std::vector<queue_group>> queued_groups() override;
   // `cap` is not used: admission already bounded `limit` (one daemon per database file).
@@ -50,6 +54,8 @@ class sqlite_daemon_store final : public daemon_store {
   task<std::int64_t> spent_by_batch(std::string_view batch) override;
 
  private:
+  database& db_;
+  std::int64_t data_version_ = -1;
   dispatch_store dispatch_;
   account_store accounts_;
   charge_store charges_;

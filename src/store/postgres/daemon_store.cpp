@@ -1,5 +1,7 @@
 #include "vidq/store/postgres/daemon_store.hpp"
 
+#include <utility>
+
 namespace vidq::store::pg {
 
 namespace asio = boost::asio;
@@ -8,6 +10,8 @@ using task = daemon_store::task<T>;
 
 postgres_daemon_store::postgres_daemon_store(pool& db, const clock& clk, std::string node)
     : db_(db), clock_(clk), dispatch_(db, clk, std::move(node)) {}
+
+task<bool> postgres_daemon_store::changed_elsewhere() { co_return std::exchange(changed_, false); }
 
 task<std::vector<queue_group>> postgres_daemon_store::queued_groups() { return dispatch_.queued_groups(); }
 

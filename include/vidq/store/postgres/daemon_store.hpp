@@ -14,6 +14,11 @@ class postgres_daemon_store final : public daemon_store {
 
   dispatch& queue() { return dispatch_; }
 
+  // The queue listener's callback (store/postgres/queue_listener.hpp): a NOTIFY arrived, or
+  // it (re)connected and may have missed some.
+  void note_change() { changed_ = true; }
+  task<bool> changed_elsewhere() override;
+
   task<std::vector<queue_group>> queued_groups() override;
   task<std::vector<job_row>> claim(const queue_group& group, int limit, std::string_view serving_account,
                                    int cap) override;
@@ -52,6 +57,7 @@ class postgres_daemon_store final : public daemon_store {
   pool& db_;
   const clock& clock_;
   dispatch dispatch_;
+  bool changed_ = true;  // nothing heard yet: the first look is a full one
 };
 
 }  // namespace vidq::store::pg
