@@ -8,7 +8,6 @@
 #include "vidq/engine/output_name.hpp"
 #include "vidq/engine/paid_result.hpp"
 #include "vidq/ops/log.hpp"
-#include "vidq/store/output_store.hpp"
 
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
@@ -26,15 +25,19 @@ namespace {
 // The job's files, relative to the output folder, without extension: the name it reserved
 // before (a restart or a retry downloads to the same file), else its path_template
 // rendered, with "-<id>" added while the name belongs to another job's row or to a file
-// already on disk. The winning name is recorded on the row before any byte is fetched, and
-// nothing here awaits, so two downloads of this loop never pick the same name.
-result<std::filesystem::path> claim_output_stem(store::output_store& outputs, const ops::config& cfg,
-                                                const store::job_row& row) {
+// already on disk. The winning name is recorded on the row before any byte is fetched, in
+// one store step per candidate (store::daemon_store::reserve_video_path), so two downloads
+// never pick the same name, of this loop or, on PostgreSQL, of another daemon.
+// nullopt: the row is not ours to download any more (cancelled, or adopted elsewhere).
+asio::awaitable<result<std::optional<std::filesystem::path>>> claim_output_stem(store::daemon_store& store,
+                                                                               std::filesystem::path root,
+                                                                               std::string path_template,
+                                                                               const store::job_row& row) {
   namespace fs = std::filesystem;
-  const fs::path root = cfg.output_dir;
+  using stem_result = result<std::optional<fs::path>>;
   if (row.video_path && fs::path(*row.video_path).extension() == ".mp4") {
     fs::path mine = fs::path(*row.video_path).lexically_relative(root);
-    if (!mine.empty() && *mine.begin() != "..") return mine.replace_extension();
+    if (!mine.empty() && *mine.begin() != "..") co_return stem_result(mine.replace_extension());
   }
   engine::output_tokens tokens;
   tokens.id = row.id;
@@ -42,18 +45,19 @@ result<std::filesystem::path> claim_output_stem(store::output_store& outputs, co
   if (row.key) tokens.key = *row.key;
   tokens.model = row.model;
   tokens.submitted_at = row.submitted_at.value_or(row.created_at);
-  const fs::path rendered = engine::render_output_stem(cfg.output_path_template, tokens);
+  const fs::path rendered = engine::render_output_stem(path_template, tokens);
   for (int n = 0;; ++n) {
     const fs::path stem = n == 0 ? rendered : engine::with_id_suffix(rendered, row.id, n);
     const std::string video = (root / stem).string() + ".mp4";
-    auto taken = outputs.video_path_taken(video, row.id);
-    if (!taken) return taken.error();
     std::error_code ec;
     const bool on_disk = fs::exists(video, ec) || fs::exists((root / stem).string() + ".png", ec) ||
                          fs::exists((root / stem).string() + ".jpg", ec);
-    if (*taken || on_disk) continue;
-    if (auto reserved = outputs.reserve_video_path(row.id, video); !reserved) return reserved.error();
-    return stem;
+    if (on_disk) continue;
+    auto reserved = co_await store.reserve_video_path(row, video);
+    if (!reserved) co_return reserved.error();
+    if (*reserved == store::output_reservation::taken) continue;
+    if (*reserved == store::output_reservation::moved) co_return stem_result(std::nullopt);
+    co_return stem_result(stem);
   }
 }
 
@@ -233,22 +237,25 @@ void scheduler::start_downloads() {
 asio::awaitable<void> scheduler::download_task(store::job_row row) {
   engine::fetch_request req(row.id, row.batch, row.video_url.value_or(""), row.cover_url.value_or(""));
   req.urls_refreshed = urls_refreshed_.contains(row.id);
-  store::output_store outputs(db_);
-  auto stem = claim_output_stem(outputs, cfg_, row);
+  const std::filesystem::path output_root = cfg_.output_dir;  // a reload may swap cfg_ meanwhile
+  const std::string path_template = cfg_.output_path_template;
+  auto stem = co_await claim_output_stem(store_, output_root, path_template, row);
   while (!stem && note_db_outcome(stem.error())) {
     // The name is reserved on the row before a byte is fetched: wait for the lock here.
     if (!co_await sleep_for(std::max<millis>(1, db_lock_.next_try() - now()))) break;
-    if (db_may_write()) stem = claim_output_stem(outputs, cfg_, row);
+    if (db_may_write()) stem = co_await claim_output_stem(store_, output_root, path_template, row);
   }
   if (stem) note_db_outcome({});
-  if (!stem) {
-    // The row stays downloading: the next start's recovery downloads it again.
-    log_job(log::level::error, "output_name_unavailable", row, {{"error", stem.error().message()}});
+  if (!stem || !*stem) {
+    // An error: the row stays downloading and the next start's recovery downloads it again.
+    // No name: the row moved (cancelled, or adopted by another daemon); nothing to write.
+    if (!stem) log_job(log::level::error, "output_name_unavailable", row, {{"error", stem.error().message()}});
+    if (stem) log_job(log::level::info, "download_dropped", row, {{"detail", "the row is no longer downloading here"}});
     --downloads_running_;
     busy_jobs_.erase(row.id);
     co_return;
   }
-  req.stem = std::move(*stem);
+  req.stem = std::move(**stem);
   const millis started = now();
   for (int attempt = 1;; ++attempt) {
     auto got = co_await fetcher_.fetch(req);

@@ -21,6 +21,16 @@ task<bool> sqlite_daemon_store::changed_elsewhere() {
   co_return changed;
 }
 
+task<output_reservation> sqlite_daemon_store::reserve_video_path(const job_row& row, std::string_view video_path) {
+  // No await between the look and the write: one connection, one loop, nobody in between.
+  auto taken = outputs_.video_path_taken(video_path, row.id);
+  if (!taken) co_return taken.error();
+  if (*taken) co_return output_reservation::taken;
+  auto reserved = outputs_.reserve_video_path(row.id, video_path);
+  if (!reserved) co_return reserved.error();
+  co_return *reserved ? output_reservation::reserved : output_reservation::moved;
+}
+
 task<std::vector<queue_group>> sqlite_daemon_store::queued_groups() {
   co_return dispatch_.queued_groups();
 }

@@ -273,6 +273,38 @@ TEST_P(DaemonStoreContract, PausesAreKeptAndOnlyTheirSetterLiftsThem) {
   EXPECT_EQ(scalar("SELECT count(*) FROM account_pauses"), 1);
 }
 
+TEST_P(DaemonStoreContract, AnOutputNameBelongsToOneJob) {
+  insert_jobs(2);
+  std::vector<job_row> rows;
+  run([&]() -> awaitable<void> {
+    auto claimed = co_await store_->claim(group_b1, 2, "acct", 20);
+    if (!claimed || claimed->size() != 2) {
+      ADD_FAILURE() << "claim";
+      co_return;
+    }
+    rows = *claimed;
+    for (auto& r : rows) {
+      const std::string request_id = *r.request_id;
+      const std::string task_id = "task-" + std::to_string(r.id);
+      EXPECT_TRUE(is_true(co_await store_->record_accepted(r, request_id, task_id, clock_.now(), 500)));
+      EXPECT_TRUE(is_true(co_await store_->record_remote_success(r, "https://cdn/v.mp4", "")));
+    }
+    auto first = co_await store_->reserve_video_path(rows[0], "/out/sku-1.mp4");
+    EXPECT_TRUE(first && *first == output_reservation::reserved);
+    auto second = co_await store_->reserve_video_path(rows[1], "/out/sku-1.mp4");
+    EXPECT_TRUE(second && *second == output_reservation::taken);
+    auto again = co_await store_->reserve_video_path(rows[0], "/out/sku-1.mp4");
+    EXPECT_TRUE(again && *again == output_reservation::reserved) << "its own name stays its own";
+  });
+  sql("UPDATE jobs SET state = 'cancelled' WHERE id = 2");
+  run([&]() -> awaitable<void> {
+    auto moved = co_await store_->reserve_video_path(rows[1], "/out/sku-1-2.mp4");
+    EXPECT_TRUE(moved && *moved == output_reservation::moved);
+  });
+  EXPECT_EQ(text("SELECT video_path FROM jobs WHERE id = 1"), "/out/sku-1.mp4");
+  EXPECT_EQ(scalar("SELECT count(*) FROM jobs WHERE video_path IS NOT NULL"), 1);
+}
+
 // What another client writes (cron's INSERT, an operator's pause), the daemon hears of; its
 // own writes it does not need to hear. SQLite: a second connection on the file bumps
 // PRAGMA data_version; PostgreSQL: the NOTIFY reaches the queue listener.

@@ -92,13 +92,13 @@ TEST(PgOutputNames, TwoDaemonsNeverReserveTheSameFile) {
   two.epoch = 1;
   EXPECT_TRUE(run_test(ioc, [&]() -> awaitable<void> {
     auto first = co_await a.reserve_video_path(one, "/out/sku-1.mp4");
-    EXPECT_TRUE(first && *first == dispatch::reservation::reserved);
+    EXPECT_TRUE(first && *first == output_reservation::reserved);
     auto second = co_await b.reserve_video_path(two, "/out/sku-1.mp4");
-    EXPECT_TRUE(second && *second == dispatch::reservation::taken);
+    EXPECT_TRUE(second && *second == output_reservation::taken);
     auto again = co_await a.reserve_video_path(one, "/out/sku-1.mp4");
-    EXPECT_TRUE(again && *again == dispatch::reservation::reserved) << "its own name stays its own";
+    EXPECT_TRUE(again && *again == output_reservation::reserved) << "its own name stays its own";
     auto stale = co_await a.reserve_video_path(two, "/out/sku-2.mp4");
-    EXPECT_TRUE(stale && *stale == dispatch::reservation::moved) << "not a's row";
+    EXPECT_TRUE(stale && *stale == output_reservation::moved) << "not a's row";
   }));
   EXPECT_EQ(db.text("SELECT coalesce(video_path, '') FROM jobs WHERE id = 2"), "");
 }

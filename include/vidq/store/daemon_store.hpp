@@ -18,7 +18,7 @@
 // the notifier (notice_store, output_store's manifest reads, its spent_by_batch), the
 // budget_blocked notice, housekeeping (checkpoint, notice pruning, trim_duration_samples,
 // retention), db_identity and the lost-WAL rescue, the instance lock,
-// download_task's output_store (reserving output names), and the operator's pause/resume
+// and the operator's pause/resume
 // through daemon_control (synchronous: the status server calls it inline).
 
 #include "vidq/core/clock.hpp"
@@ -37,6 +37,13 @@
 #include <vector>
 
 namespace vidq::store {
+
+// What reserving an output name found (reserve_video_path).
+enum class output_reservation {
+  reserved,  // recorded on the row: the download may write it
+  taken,     // another job has it recorded: try the next name
+  moved,     // the row is not downloading (cancelled) or, on PostgreSQL, not ours any more
+};
 
 class daemon_store {
  public:
@@ -87,6 +94,11 @@ class daemon_store {
   virtual task<bool> record_succeeded(const job_row& row, const dispatch_store::download_outcome& outcome) = 0;
   virtual task<bool> record_failed(const job_row& row, job_state from, std::string_view error_code,
                                    std::string_view error_message) = 0;
+
+  // ---- Output names (output_store.hpp) ----
+  // Records `video_path` on the downloading row unless another job has it, as one step:
+  // on PostgreSQL two daemons rendering the same name take turns on it.
+  virtual task<output_reservation> reserve_video_path(const job_row& row, std::string_view video_path) = 0;
 
   // ---- Account pauses (account_store.hpp) ----
   virtual task<void> pause(std::string_view account, std::string_view reason, std::optional<millis> until,

@@ -7,6 +7,7 @@
 #include "vidq/store/charge_store.hpp"
 #include "vidq/store/daemon_store.hpp"
 #include "vidq/store/dispatch_store.hpp"
+#include "vidq/store/output_store.hpp"
 
 namespace vidq::store {
 
@@ -16,7 +17,7 @@ class sqlite_daemon_store final : public daemon_store {
  public:
   // `db` and `clk` must outlive this object (the daemon's writer connection and clock).
   sqlite_daemon_store(database& db, const clock& clk)
-      : db_(db), dispatch_(db, clk), accounts_(db, clk), charges_(db) {}
+      : db_(db), dispatch_(db, clk), accounts_(db, clk), charges_(db), outputs_(db) {}
 
   // PRAGMA data_version: other connections' commits bump it, ours do not.
   task<bool> changed_elsewhere() override;
@@ -45,6 +46,8 @@ class sqlite_daemon_store final : public daemon_store {
   task<bool> record_failed(const job_row& row, job_state from, std::string_view error_code,
                            std::string_view error_message) override;
 
+  task<output_reservation> reserve_video_path(const job_row& row, std::string_view video_path) override;
+
   task<void> pause(std::string_view account, std::string_view reason, std::optional<millis> until,
                    paused_by by) override;
   task<bool> lift(std::string_view account, paused_by by) override;
@@ -59,6 +62,7 @@ class sqlite_daemon_store final : public daemon_store {
   dispatch_store dispatch_;
   account_store accounts_;
   charge_store charges_;
+  output_store outputs_;
 };
 
 }  // namespace vidq::store

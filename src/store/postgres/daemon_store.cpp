@@ -77,6 +77,10 @@ task<bool> postgres_daemon_store::record_failed(const job_row& row, job_state fr
   return dispatch_.record_failed(row, from, error_code, error_message);
 }
 
+task<output_reservation> postgres_daemon_store::reserve_video_path(const job_row& row, std::string_view video_path) {
+  return dispatch_.reserve_video_path(row, video_path);
+}
+
 task<void> postgres_daemon_store::pause(std::string_view account, std::string_view reason,
                                         std::optional<millis> until, paused_by by) {
   // Built before the co_await: GCC 12 destroys a conditional's temporary twice across one.

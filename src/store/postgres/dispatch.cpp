@@ -385,9 +385,9 @@ awaitable<result<bool>> dispatch::record_urls_expired(const job_row& r) {
       args(number(r.id), text(node_), number(r.epoch), number(t)));
 }
 
-awaitable<result<dispatch::reservation>> dispatch::reserve_video_path(const job_row& r, std::string_view video_path) {
+awaitable<result<output_reservation>> dispatch::reserve_video_path(const job_row& r, std::string_view video_path) {
   const std::string path(video_path);
-  co_return co_await db_.transaction<reservation>([&](connection& c) -> awaitable<result<reservation>> {
+  co_return co_await db_.transaction<output_reservation>([&](connection& c) -> awaitable<result<output_reservation>> {
     // Two daemons rendering the same name check and record it one after the other; the lock
     // ends with the transaction.
     auto locked = co_await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", args(text(path)));
@@ -395,12 +395,12 @@ awaitable<result<dispatch::reservation>> dispatch::reserve_video_path(const job_
     auto taken = co_await c.query("SELECT EXISTS(SELECT 1 FROM jobs WHERE video_path = $1 AND id <> $2)",
                                   args(text(path), number(r.id)));
     if (!taken) co_return taken.error();
-    if (taken->text(0, 0) == "t") co_return reservation::taken;
+    if (taken->text(0, 0) == "t") co_return output_reservation::taken;
     auto recorded = co_await c.query(
         "UPDATE jobs SET video_path = $4" VIDQ_OWNED "AND state = 'downloading'",
         args(number(r.id), text(node_), number(r.epoch), text(path)));
     if (!recorded) co_return recorded.error();
-    co_return recorded->affected() == 1 ? reservation::reserved : reservation::moved;
+    co_return recorded->affected() == 1 ? output_reservation::reserved : output_reservation::moved;
   });
 }
 

@@ -45,6 +45,8 @@ class postgres_daemon_store final : public daemon_store {
   task<bool> record_failed(const job_row& row, job_state from, std::string_view error_code,
                            std::string_view error_message) override;
 
+  task<output_reservation> reserve_video_path(const job_row& row, std::string_view video_path) override;
+
   task<void> pause(std::string_view account, std::string_view reason, std::optional<millis> until,
                    paused_by by) override;
   task<bool> lift(std::string_view account, paused_by by) override;

@@ -17,6 +17,7 @@
 
 #include "vidq/core/clock.hpp"
 #include "vidq/core/error.hpp"
+#include "vidq/store/daemon_store.hpp"
 #include "vidq/store/dispatch_store.hpp"
 #include "vidq/store/job_row.hpp"
 #include "vidq/store/postgres/pool.hpp"
@@ -107,8 +108,8 @@ class dispatch {
   // The file name a downloading row is about to write, reserved across daemons: under a
   // transaction-level advisory lock on the name, `taken` when another job has it recorded,
   // else recorded on this row (guarded by owner + epoch: `moved` when the row is not ours).
-  enum class reservation { reserved, taken, moved };
-  boost::asio::awaitable<result<reservation>> reserve_video_path(const job_row& r, std::string_view video_path);
+  boost::asio::awaitable<result<output_reservation>> reserve_video_path(const job_row& r,
+                                                                       std::string_view video_path);
   boost::asio::awaitable<result<bool>> record_refetch(const job_row& r, std::string_view error_code,
                                                       std::string_view error_message);
 
