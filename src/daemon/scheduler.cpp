@@ -215,7 +215,7 @@ asio::awaitable<void> scheduler::tick() {
   ++metrics_.loop_ticks;
   if (database_lost()) co_return;  // nothing more goes into a deleted file
   keep_watchdog_happy();
-  if (t >= next_housekeeping_) housekeeping();
+  if (t >= next_housekeeping_) co_await housekeeping();
   if (is_true(co_await store_.changed_elsewhere())) {
     queue_dirty_ = true;
     co_await sync_pauses();
@@ -264,7 +264,7 @@ void scheduler::keep_watchdog_happy() {
   ops::notify_watchdog();
 }
 
-void scheduler::housekeeping() {
+asio::awaitable<void> scheduler::housekeeping() {
   const millis t = now();
   next_housekeeping_ = t + opt_.housekeeping;
   // PASSIVE never waits for readers: an operator's long sqlite3 session only delays it.
@@ -280,25 +280,26 @@ void scheduler::housekeeping() {
   // The learned durations need the newest few hundred samples per kind; the table stays
   // bounded whatever [retention] says. A busy database just waits for the next pass.
   if (db_may_write()) {
-    auto trimmed = store::trim_duration_samples(db_);
+    auto trimmed = co_await store_.trim_duration_samples();
     if (!trimmed && !note_db_outcome(trimmed.error())) {
       log::warn("duration_samples_trim_failed", {{"error", trimmed.error().message()}});
     }
   }
-  if (!cfg_.retention.finished_jobs && !cfg_.retention.events) return;
+  if (!cfg_.retention.finished_jobs && !cfg_.retention.events) co_return;
   if (!db_may_write()) {
     next_housekeeping_ = t + 1'000;
-    return;
+    co_return;
   }
-  auto r = store::apply_retention(db_, cfg_.retention, t);
+  const ops::retention_config rules = cfg_.retention;  // a reload may swap cfg_ meanwhile
+  auto r = co_await store_.apply_retention(rules, t);
   if (!r && note_db_outcome(r.error())) {
     next_housekeeping_ = t + 1'000;
-    return;
+    co_return;
   }
   if (r) note_db_outcome({});
   if (!r) {
     log::warn("retention_failed", {{"error", r.error().message()}});
-    return;
+    co_return;
   }
   if (r->jobs_deleted + r->events_deleted > 0) {
     log::info("retention", {{"jobs_deleted", r->jobs_deleted}, {"events_deleted", r->events_deleted}});

@@ -31,6 +31,12 @@ task<output_reservation> sqlite_daemon_store::reserve_video_path(const job_row& 
   co_return *reserved ? output_reservation::reserved : output_reservation::moved;
 }
 
+task<retention_outcome> sqlite_daemon_store::apply_retention(const ops::retention_config& rules, millis now) {
+  co_return store::apply_retention(db_, rules, now);
+}
+
+task<std::int64_t> sqlite_daemon_store::trim_duration_samples() { co_return store::trim_duration_samples(db_); }
+
 task<std::vector<queue_group>> sqlite_daemon_store::queued_groups() {
   co_return dispatch_.queued_groups();
 }

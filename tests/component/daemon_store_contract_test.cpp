@@ -305,6 +305,28 @@ TEST_P(DaemonStoreContract, AnOutputNameBelongsToOneJob) {
   EXPECT_EQ(scalar("SELECT count(*) FROM jobs WHERE video_path IS NOT NULL"), 1);
 }
 
+TEST_P(DaemonStoreContract, RetentionAndTheSampleTrimAreBoundedSteps) {
+  insert_jobs(3);
+  // Two jobs finished long ago, one recently.
+  sql("UPDATE jobs SET state = 'succeeded', finished_at = 1000 WHERE id <= 2");
+  sql("UPDATE jobs SET state = 'failed', finished_at = " + std::to_string(clock_.now()) + " WHERE id = 3");
+  ops::retention_config rules;
+  rules.finished_jobs = 86'400'000;
+  run([&]() -> awaitable<void> {
+    auto r = co_await store_->apply_retention(rules, clock_.now());
+    EXPECT_TRUE(r);
+    if (r) {
+      EXPECT_EQ(r->jobs_deleted, 2);
+      EXPECT_EQ(r->events_deleted, 2) << "queued -> succeeded, one each";
+      EXPECT_FALSE(r->more);
+    }
+    auto trimmed = co_await store_->trim_duration_samples();
+    EXPECT_TRUE(trimmed && *trimmed == 0) << "nothing beyond the newest 20,000";
+  });
+  EXPECT_EQ(scalar("SELECT count(*) FROM jobs"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM job_events"), 1);
+}
+
 // What another client writes (cron's INSERT, an operator's pause), the daemon hears of; its
 // own writes it does not need to hear. SQLite: a second connection on the file bumps
 // PRAGMA data_version; PostgreSQL: the NOTIFY reaches the queue listener.

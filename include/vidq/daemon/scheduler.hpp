@@ -13,7 +13,7 @@
 // The hot path reaches the store through store::daemon_store, whose calls are awaitable
 // (PostgreSQL, issue 14): every function that makes one is a coroutine. On SQLite none of
 // them suspends, so the loop runs as if they were plain calls. What is not behind that seam
-// yet (notices, housekeeping, db_identity, output names) still uses the
+// yet (notices, the WAL checkpoint, db_identity) still uses the
 // SQLite connection directly (store/daemon_store.hpp lists it).
 #include "vidq/core/clock.hpp"
 #include "vidq/daemon/control.hpp"
@@ -149,7 +149,7 @@ class scheduler final : public daemon_control {
   boost::asio::awaitable<void> tick();
   boost::asio::awaitable<void> sync_pauses();
   void sync_accounts();
-  void housekeeping();
+  boost::asio::awaitable<void> housekeeping();
   void keep_watchdog_happy();
   boost::asio::awaitable<bool> idle_now();
   millis next_wake() const;

@@ -16,8 +16,7 @@
 //
 // Not yet behind the seam (the scheduler keeps its store::database& for them, SQLite only):
 // the notifier (notice_store, output_store's manifest reads, its spent_by_batch), the
-// budget_blocked notice, housekeeping (checkpoint, notice pruning, trim_duration_samples,
-// retention), db_identity and the lost-WAL rescue, the instance lock,
+// budget_blocked notice, the WAL checkpoint and notice pruning, db_identity and the lost-WAL rescue, the instance lock,
 // and the operator's pause/resume
 // through daemon_control (synchronous: the status server calls it inline).
 
@@ -27,6 +26,7 @@
 #include "vidq/store/account_store.hpp"
 #include "vidq/store/charge_store.hpp"
 #include "vidq/store/dispatch_store.hpp"
+#include "vidq/store/housekeeping.hpp"
 #include "vidq/store/job_row.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -99,6 +99,11 @@ class daemon_store {
   // Records `video_path` on the downloading row unless another job has it, as one step:
   // on PostgreSQL two daemons rendering the same name take turns on it.
   virtual task<output_reservation> reserve_video_path(const job_row& row, std::string_view video_path) = 0;
+
+  // ---- Upkeep (housekeeping.hpp): bounded steps, each a short transaction ----
+  virtual task<retention_outcome> apply_retention(const ops::retention_config& rules, millis now) = 0;
+  // Keeps the newest 20,000 run-time samples (what the learner reads at start).
+  virtual task<std::int64_t> trim_duration_samples() = 0;
 
   // ---- Account pauses (account_store.hpp) ----
   virtual task<void> pause(std::string_view account, std::string_view reason, std::optional<millis> until,

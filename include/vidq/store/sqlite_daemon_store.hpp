@@ -48,6 +48,9 @@ class sqlite_daemon_store final : public daemon_store {
 
   task<output_reservation> reserve_video_path(const job_row& row, std::string_view video_path) override;
 
+  task<retention_outcome> apply_retention(const ops::retention_config& rules, millis now) override;
+  task<std::int64_t> trim_duration_samples() override;
+
   task<void> pause(std::string_view account, std::string_view reason, std::optional<millis> until,
                    paused_by by) override;
   task<bool> lift(std::string_view account, paused_by by) override;

@@ -1,5 +1,7 @@
 #include "vidq/store/postgres/daemon_store.hpp"
 
+#include "vidq/store/postgres/upkeep.hpp"
+
 #include <utility>
 
 namespace vidq::store::pg {
@@ -80,6 +82,12 @@ task<bool> postgres_daemon_store::record_failed(const job_row& row, job_state fr
 task<output_reservation> postgres_daemon_store::reserve_video_path(const job_row& row, std::string_view video_path) {
   return dispatch_.reserve_video_path(row, video_path);
 }
+
+task<retention_outcome> postgres_daemon_store::apply_retention(const ops::retention_config& rules, millis now) {
+  return pg::apply_retention(db_, rules, now);
+}
+
+task<std::int64_t> postgres_daemon_store::trim_duration_samples() { return pg::trim_duration_samples(db_); }
 
 task<void> postgres_daemon_store::pause(std::string_view account, std::string_view reason,
                                         std::optional<millis> until, paused_by by) {
