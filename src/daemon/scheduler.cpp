@@ -104,12 +104,26 @@ asio::awaitable<result<void>> scheduler::start_up() {
   admission_.seed(*counts);
   co_await load_duration_samples();
   // Recovery (DESIGN.md §2). processing rows need nothing: their next_poll_at is in the DB.
+  if (!co_await store_.renew_lease()) log::warn("lease_not_registered", {{"detail", "the next pass tries again"}});
+  next_lease_ = now() + opt_.lease_renew;
   auto transient = co_await store_.transient_rows();
   if (!transient) co_return result<void>(boost::system::in_place_error, transient.error());
+  const std::int64_t resumed_price = resume_transient(std::move(*transient), "recovery");
+  // Today's spend is the ledger's (every task charged since 00:00 UTC, retries included)
+  // plus what the tasks just spawned will charge: resumed submits and ambiguous ones.
+  spend_day_ = engine::utc_day_start(now());
+  auto spent = co_await store_.spent_since(spend_day_);
+  if (!spent) co_return result<void>(boost::system::in_place_error, spent.error());
+  spend_today_ = *spent + resumed_price;
+  co_return result<void>{};
+}
+
+std::int64_t scheduler::resume_transient(std::vector<store::job_row> rows, const char* why) {
   int ambiguous = 0;
   int downloads = 0;
   std::int64_t resumed_price = 0;
-  for (auto& row : *transient) {
+  for (auto& row : rows) {
+    if (row.state == job_state::processing) continue;  // polled when due, like any other
     if (row.state == job_state::downloading) {
       download_queue_.push_back(std::move(row));
       ++downloads;
@@ -129,22 +143,42 @@ asio::awaitable<result<void>> scheduler::start_up() {
         "; the provider may have created (and billed) a task. Check the provider console for that "
         "request_id, then `vidq retry " + std::to_string(row.id) + "` to submit again if it has none.";
     // The POST may have created (and billed) a task: the task records the failure with its
-    // charge. It runs after the spend is read below, so its price is reserved there.
+    // charge. It runs after the spend is read, so its price is reserved there.
     resumed_price += engine::price_of(row.model, cfg_.budget);
     busy_jobs_.insert(row.id);
     spawn(task_slot::kind::submit, fail_submitting(std::move(row), "submit_ambiguous", std::move(message), true,
                                                    store::charge_origin::ambiguous));
   }
   if (ambiguous + downloads > 0) {
-    log::info("recovery", {{"ambiguous_submits", ambiguous}, {"downloads_restarted", downloads}});
+    log::info(why, {{"ambiguous_submits", ambiguous}, {"downloads_restarted", downloads}});
   }
-  // Today's spend is the ledger's (every task charged since 00:00 UTC, retries included)
-  // plus what the tasks just spawned will charge: resumed submits and ambiguous ones.
-  spend_day_ = engine::utc_day_start(now());
-  auto spent = co_await store_.spent_since(spend_day_);
-  if (!spent) co_return result<void>(boost::system::in_place_error, spent.error());
-  spend_today_ = *spent + resumed_price;
-  co_return result<void>{};
+  return resumed_price;
+}
+
+asio::awaitable<void> scheduler::keep_lease() {
+  const millis t = now();
+  next_lease_ = t + opt_.lease_renew;
+  auto renewed = co_await store_.renew_lease();
+  if (!renewed) {
+    log::warn("lease_not_renewed", {{"error", renewed.error().message()}});
+    co_return;
+  }
+  if (!*renewed) {
+    log::warn("lease_expired", {{"detail", "this daemon did not renew in time (paused?); rows another daemon "
+                                           "adopted meanwhile refuse our writes and are dropped"}});
+  }
+  // Another daemon's lease ended (kill -9, a lost host): its tasks are ours now, polled and
+  // downloaded, never submitted again.
+  auto adopted = co_await store_.adopt_expired(100);
+  if (!adopted) {
+    log::warn("adoption_failed", {{"error", adopted.error().message()}});
+    co_return;
+  }
+  if (adopted->empty()) co_return;
+  log::info("adopted", {{"rows", static_cast<std::int64_t>(adopted->size())}});
+  spend_today_ += resume_transient(std::move(*adopted), "adoption");
+  queue_dirty_ = true;
+  next_poll_ = now();
 }
 
 asio::awaitable<void> scheduler::fail_submitting(store::job_row row, std::string code, std::string message,
@@ -216,6 +250,7 @@ asio::awaitable<void> scheduler::tick() {
   if (database_lost()) co_return;  // nothing more goes into a deleted file
   keep_watchdog_happy();
   if (t >= next_housekeeping_) co_await housekeeping();
+  if (t >= next_lease_) co_await keep_lease();
   if (is_true(co_await store_.changed_elsewhere())) {
     queue_dirty_ = true;
     co_await sync_pauses();

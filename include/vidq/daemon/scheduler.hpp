@@ -71,6 +71,9 @@ struct scheduler_options {
   // After SQLITE_BUSY (another connection holds the write lock), one write is tried again
   // this often; the connection's own busy timeout (cmd_run: 25 ms) bounds each attempt.
   millis db_retry = 100;
+  // Several daemons on PostgreSQL: the lease is renewed (and expired peers' rows adopted)
+  // this often; the store's lease lasts longer (postgres_daemon_store, 30 s by default).
+  millis lease_renew = 10'000;
   // Free space of [output] dir; empty = statvfs (output/free_space.hpp). Tests script it.
   output::free_space_probe free_space;
 };
@@ -150,6 +153,10 @@ class scheduler final : public daemon_control {
   boost::asio::awaitable<void> sync_pauses();
   void sync_accounts();
   boost::asio::awaitable<void> housekeeping();
+  // Rows left submitting/downloading (ours after a stop, or adopted): downloads again, or
+  // the ambiguous-submit policy. Returns the price the spawned submits reserve.
+  std::int64_t resume_transient(std::vector<store::job_row> rows, const char* why);
+  boost::asio::awaitable<void> keep_lease();
   void keep_watchdog_happy();
   boost::asio::awaitable<bool> idle_now();
   millis next_wake() const;
@@ -288,6 +295,7 @@ class scheduler final : public daemon_control {
   std::optional<millis> next_poll_;         // the earliest future next_poll_at
   millis last_admit_ = 0;
   millis next_housekeeping_ = 0;
+  millis next_lease_ = 0;
   millis last_watchdog_ = 0;
   bool woken_ = false;
   std::int64_t spend_today_ = 0;            // milli-CNY since utc_day_start(spend_day_)

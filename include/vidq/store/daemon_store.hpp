@@ -100,6 +100,15 @@ class daemon_store {
   // on PostgreSQL two daemons rendering the same name take turns on it.
   virtual task<output_reservation> reserve_video_path(const job_row& row, std::string_view video_path) = 0;
 
+  // ---- Several daemons on one database (PostgreSQL; SQLite has one daemon per file) ----
+  // Registers or extends this daemon's lease. false: it had expired first (a paused VM):
+  // rows of ours may have been adopted, and our guarded writes to them change nothing.
+  virtual task<bool> renew_lease() = 0;
+  // In-flight rows of daemons whose lease ended, now this daemon's (at a new epoch): up to
+  // `limit`. processing rows need nothing more (due_polls returns them); submitting and
+  // downloading rows are what a restart would find. Always empty on SQLite.
+  virtual task<std::vector<job_row>> adopt_expired(int limit) = 0;
+
   // ---- Upkeep (housekeeping.hpp): bounded steps, each a short transaction ----
   virtual task<retention_outcome> apply_retention(const ops::retention_config& rules, millis now) = 0;
   // Keeps the newest 20,000 run-time samples (what the learner reads at start).

@@ -48,6 +48,10 @@ class sqlite_daemon_store final : public daemon_store {
 
   task<output_reservation> reserve_video_path(const job_row& row, std::string_view video_path) override;
 
+  // One daemon per file (the instance lock): nobody to share with, nothing to adopt.
+  task<bool> renew_lease() override { co_return true; }
+  task<std::vector<job_row>> adopt_expired(int) override { co_return std::vector<job_row>{}; }
+
   task<retention_outcome> apply_retention(const ops::retention_config& rules, millis now) override;
   task<std::int64_t> trim_duration_samples() override;
 

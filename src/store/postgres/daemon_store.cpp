@@ -2,6 +2,8 @@
 
 #include "vidq/store/postgres/upkeep.hpp"
 
+#include <unistd.h>
+
 #include <utility>
 
 namespace vidq::store::pg {
@@ -10,8 +12,24 @@ namespace asio = boost::asio;
 template <class T>
 using task = daemon_store::task<T>;
 
-postgres_daemon_store::postgres_daemon_store(pool& db, const clock& clk, std::string node)
-    : db_(db), clock_(clk), dispatch_(db, clk, std::move(node)) {}
+postgres_daemon_store::postgres_daemon_store(pool& db, const clock& clk, std::string node, millis lease_ms)
+    : db_(db), clock_(clk), dispatch_(db, clk, std::move(node)), lease_ms_(lease_ms) {}
+
+task<bool> postgres_daemon_store::renew_lease() {
+  if (!registered_) {
+    // Host and pid for operators reading `nodes`; the node id is what the rows carry.
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    const std::string host_name(host);
+    auto r = co_await dispatch_.register_node(host_name, ::getpid(), lease_ms_);
+    if (!r) co_return failed_with<bool>(r.error());
+    registered_ = true;
+    co_return true;
+  }
+  co_return co_await dispatch_.renew_lease(lease_ms_);
+}
+
+task<std::vector<job_row>> postgres_daemon_store::adopt_expired(int limit) { return dispatch_.adopt_expired(limit); }
 
 task<bool> postgres_daemon_store::changed_elsewhere() { co_return std::exchange(changed_, false); }
 

@@ -10,7 +10,9 @@ namespace vidq::store::pg {
 
 class postgres_daemon_store final : public daemon_store {
  public:
-  postgres_daemon_store(pool& db, const clock& clk, std::string node);
+  // `lease_ms`: how long this daemon's rows stay its own without a renewal; the scheduler
+  // renews well within it (scheduler_options::lease_renew).
+  postgres_daemon_store(pool& db, const clock& clk, std::string node, millis lease_ms = 30'000);
 
   dispatch& queue() { return dispatch_; }
 
@@ -47,6 +49,9 @@ class postgres_daemon_store final : public daemon_store {
 
   task<output_reservation> reserve_video_path(const job_row& row, std::string_view video_path) override;
 
+  task<bool> renew_lease() override;
+  task<std::vector<job_row>> adopt_expired(int limit) override;
+
   task<retention_outcome> apply_retention(const ops::retention_config& rules, millis now) override;
   task<std::int64_t> trim_duration_samples() override;
 
@@ -63,6 +68,8 @@ class postgres_daemon_store final : public daemon_store {
   const clock& clock_;
   dispatch dispatch_;
   bool changed_ = true;  // nothing heard yet: the first look is a full one
+  millis lease_ms_;
+  bool registered_ = false;
 };
 
 }  // namespace vidq::store::pg
