@@ -64,19 +64,24 @@ void check_integrity(state& s) {
   else s.add(name, check_level::fail, *verdict + " (restore a backup: docs/OPERATIONS.md)");
 }
 
-void check_schema(state& s) {
-  auto version = store::schema_version(*s.db);
-  const int latest = store::latest_schema_version();
-  if (!version) return s.add("database schema", check_level::fail, "cannot read: " + s.db->last_error());
-  s.schema = *version;
-  const std::string text = "version " + std::to_string(*version);
-  if (*version == latest) return s.add("database schema", check_level::ok, text);
-  if (*version > latest) {
+// The same verdict for either backend: equal is fine, newer needs a newer vidq, older a migrate.
+void add_schema_verdict(state& s, int version, int latest) {
+  const std::string text = "version " + std::to_string(version);
+  if (version == latest) return s.add("database schema", check_level::ok, text);
+  if (version > latest) {
     return s.add("database schema", check_level::fail,
                  text + " is newer than this vidq (" + std::to_string(latest) + "): upgrade vidq");
   }
   s.add("database schema", check_level::warn,
         text + " is older than this vidq (" + std::to_string(latest) + "): run `vidq migrate`");
+}
+
+void check_schema(state& s) {
+  auto version = store::schema_version(*s.db);
+  const int latest = store::latest_schema_version();
+  if (!version) return s.add("database schema", check_level::fail, "cannot read: " + s.db->last_error());
+  s.schema = *version;
+  add_schema_verdict(s, *version, latest);
 }
 
 void check_journal(state& s) {
@@ -156,16 +161,8 @@ void check_postgres(state& s) {
           s.add("database", check_level::ok, where + " (PostgreSQL)");
         }
         auto version = co_await store::pg::schema_version(**c);
-        const int latest = store::pg::latest_schema_version();
         if (!version) co_return s.add("database schema", check_level::fail, "cannot read: " + (*c)->last_failure().message);
-        const std::string text = "version " + std::to_string(*version);
-        if (*version == latest) co_return s.add("database schema", check_level::ok, text);
-        if (*version > latest) {
-          co_return s.add("database schema", check_level::fail,
-                          text + " is newer than this vidq (" + std::to_string(latest) + "): upgrade vidq");
-        }
-        s.add("database schema", check_level::warn,
-              text + " is older than this vidq (" + std::to_string(latest) + "): run `vidq migrate`");
+        add_schema_verdict(s, *version, store::pg::latest_schema_version());
       },
       asio::detached);
   ioc.run();

@@ -70,6 +70,16 @@ class DaemonStoreContract : public testing::TestWithParam<backend> {
     }
   }
 
+  // Claims the one job of group b1; nullopt (and a failure) when that did not give one row.
+  awaitable<std::optional<job_row>> claim_one(const queue_group& group) {
+    auto rows = co_await store_->claim(group, 1, "acct", 20);
+    if (!rows || rows->size() != 1) {
+      ADD_FAILURE() << "claim gave " << (rows ? rows->size() : 0) << " rows";
+      co_return std::nullopt;
+    }
+    co_return (*rows)[0];
+  }
+
   // Runs `body` on the io_context (PostgreSQL needs the loop; SQLite never suspends).
   void run(std::function<awaitable<void>()> body) {
     ioc_.restart();  // a second run() in one test
@@ -117,12 +127,9 @@ TEST_P(DaemonStoreContract, ClaimsOldestFirstWithAFreshRequestIdPerAttempt) {
 TEST_P(DaemonStoreContract, AnAcceptedTaskIsChargedPolledAndSucceeds) {
   insert_jobs(1);
   run([&]() -> awaitable<void> {
-    auto rows = co_await store_->claim(group_b1, 1, "acct", 20);
-    if (!rows || rows->size() != 1) {
-      ADD_FAILURE() << "claim";
-      co_return;
-    }
-    auto row = (*rows)[0];
+    auto claimed = co_await claim_one(group_b1);
+    if (!claimed) co_return;
+    auto row = *claimed;
     const std::string request_id = *row.request_id;
     const millis first_poll = clock_.now() + 5'000;
     EXPECT_TRUE(is_true(co_await store_->record_accepted(row, request_id, "task-1", first_poll, 500)));
@@ -166,12 +173,9 @@ TEST_P(DaemonStoreContract, AnAcceptedTaskIsChargedPolledAndSucceeds) {
 TEST_P(DaemonStoreContract, ExpiredUrlsAndRefetchesPollTheSameTaskAgain) {
   insert_jobs(1);
   run([&]() -> awaitable<void> {
-    auto rows = co_await store_->claim(group_b1, 1, "acct", 20);
-    if (!rows || rows->size() != 1) {
-      ADD_FAILURE() << "claim";
-      co_return;
-    }
-    auto row = (*rows)[0];
+    auto claimed = co_await claim_one(group_b1);
+    if (!claimed) co_return;
+    auto row = *claimed;
     const std::string request_id = *row.request_id;
     EXPECT_TRUE(is_true(co_await store_->record_accepted(row, request_id, "task-1", clock_.now(), 500)));
     EXPECT_TRUE(is_true(co_await store_->record_remote_success(row, "https://cdn/v.mp4", "https://cdn/c.jpg")));
@@ -191,12 +195,9 @@ TEST_P(DaemonStoreContract, ARequeueRefundsTheAttemptAndGivesAPoolJobBackItsAsk)
   insert_jobs(1, "*");
   run([&]() -> awaitable<void> {
     const queue_group pool_group{"*", "cogvideox-3", 0, "b1"};
-    auto rows = co_await store_->claim(pool_group, 1, "acct", 20);
-    if (!rows || rows->size() != 1) {
-      ADD_FAILURE() << "claim";
-      co_return;
-    }
-    const auto& row = (*rows)[0];
+    auto claimed = co_await claim_one(pool_group);
+    if (!claimed) co_return;
+    const auto row = *claimed;
     EXPECT_EQ(row.account, "acct");
     EXPECT_EQ(row.requested_account, "*");
     const std::string request_id = *row.request_id;
@@ -212,12 +213,9 @@ TEST_P(DaemonStoreContract, ARequeueRefundsTheAttemptAndGivesAPoolJobBackItsAsk)
 TEST_P(DaemonStoreContract, AnAmbiguousSubmitFailsChargedOnce) {
   insert_jobs(1);
   run([&]() -> awaitable<void> {
-    auto rows = co_await store_->claim(group_b1, 1, "acct", 20);
-    if (!rows || rows->size() != 1) {
-      ADD_FAILURE() << "claim";
-      co_return;
-    }
-    const auto row = (*rows)[0];
+    auto claimed = co_await claim_one(group_b1);
+    if (!claimed) co_return;
+    const auto row = *claimed;
     EXPECT_TRUE(is_true(co_await store_->record_failed_charged(row, charge_origin::ambiguous, "submit_ambiguous",
                                                                "no answer", 700)));
     // The same stale copy again: the row moved, nothing more is charged.
@@ -234,12 +232,9 @@ TEST_P(DaemonStoreContract, AnOperatorsCancelWinsOverTheDaemonsNextWrite) {
   insert_jobs(1);
   job_row row;
   run([&]() -> awaitable<void> {
-    auto rows = co_await store_->claim(group_b1, 1, "acct", 20);
-    if (!rows || rows->size() != 1) {
-      ADD_FAILURE() << "claim";
-      co_return;
-    }
-    row = (*rows)[0];
+    auto claimed = co_await claim_one(group_b1);
+    if (!claimed) co_return;
+    row = *claimed;
     const std::string request_id = *row.request_id;
     EXPECT_TRUE(is_true(co_await store_->record_accepted(row, request_id, "task-1", clock_.now(), 500)));
   });
