@@ -53,9 +53,10 @@ task<std::vector<dispatch_store::duration_sample>> postgres_daemon_store::recent
 
 task<bool> postgres_daemon_store::record_accepted(const job_row& row, std::string_view request_id,
                                                   std::string_view task_id, millis next_poll_at, std::int64_t cost) {
-  // The guard compares the row's request_id with the one sent: they are the same attempt.
-  (void)request_id;
-  return dispatch_.record_accepted(row, task_id, next_poll_at, cost);
+  // The guard compares the stored request_id with the one the caller sent, as on SQLite.
+  job_row sent = row;
+  sent.request_id = std::string(request_id);
+  co_return co_await dispatch_.record_accepted(sent, task_id, next_poll_at, cost);
 }
 
 task<bool> postgres_daemon_store::record_failed_charged(const job_row& row, charge_origin origin,
@@ -67,8 +68,9 @@ task<bool> postgres_daemon_store::record_failed_charged(const job_row& row, char
 task<bool> postgres_daemon_store::record_requeued(const job_row& row, std::string_view request_id, millis not_before,
                                                   std::string_view error_code, std::string_view error_message,
                                                   bool refund_attempt) {
-  (void)request_id;
-  return dispatch_.record_requeued(row, not_before, error_code, error_message, refund_attempt);
+  job_row sent = row;
+  sent.request_id = std::string(request_id);
+  co_return co_await dispatch_.record_requeued(sent, not_before, error_code, error_message, refund_attempt);
 }
 
 task<bool> postgres_daemon_store::record_polled(const job_row& row, millis next_poll_at, bool saw_running) {
