@@ -13,6 +13,12 @@ std::string_view to_string(paused_by by) noexcept {
   return "operator";
 }
 
+paused_by parse_paused_by(std::string_view text) noexcept {
+  if (text == "provider") return paused_by::provider;
+  if (text == "breaker") return paused_by::breaker;
+  return paused_by::operator_;
+}
+
 result<void> account_store::pause(std::string_view account, std::string_view reason, std::optional<millis> until,
                                   paused_by by) {
   auto stmt = db_.cached(
@@ -58,8 +64,7 @@ result<std::vector<account_pause_row>> account_store::pauses() {
     row.account = s.get_text(0);
     row.reason = s.get_text(1);
     if (!s.is_null(2)) row.until = s.get_int64(2);
-    const auto by = s.get_text(3);
-    row.by = by == "provider" ? paused_by::provider : by == "breaker" ? paused_by::breaker : paused_by::operator_;
+    row.by = parse_paused_by(s.get_text(3));
     row.at = s.get_int64(4);
     out.push_back(std::move(row));
   });

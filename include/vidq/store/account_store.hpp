@@ -46,5 +46,7 @@ class account_store {
 };
 
 std::string_view to_string(paused_by by) noexcept;
+// The column's text back; anything unknown reads as the operator's (never lifted by vidq).
+paused_by parse_paused_by(std::string_view text) noexcept;
 
 }  // namespace vidq::store

@@ -140,8 +140,7 @@ task<std::vector<account_pause_row>> postgres_daemon_store::pauses() {
     row.account = std::string(r->text(i, 0));
     row.reason = std::string(r->text(i, 1));
     row.until = r->opt_int64(i, 2);
-    const auto by = r->text(i, 3);
-    row.by = by == "provider" ? paused_by::provider : by == "breaker" ? paused_by::breaker : paused_by::operator_;
+    row.by = parse_paused_by(r->text(i, 3));
     row.at = r->int64(i, 4);
     out.push_back(std::move(row));
   }

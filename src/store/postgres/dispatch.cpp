@@ -274,9 +274,7 @@ awaitable<result<void>> dispatch::raise_lane(std::string_view account, std::stri
 // ---- Guarded writes ----------------------------------------------------------------------
 
 awaitable<result<bool>> dispatch::change_one(std::string_view sql, std::vector<param> params) {
-  auto borrowed = co_await db_.acquire();
-  if (!borrowed) co_return failed_with<bool>(borrowed.error());
-  auto r = co_await (*borrowed)->query(sql, std::move(params));
+  auto r = co_await db_.query(sql, std::move(params));
   if (!r) co_return failed_with<bool>(r.error());
   co_return r->affected() == 1;
 }
