@@ -108,6 +108,19 @@ class daemon_store {
   // `limit`. processing rows need nothing more (due_polls returns them); submitting and
   // downloading rows are what a restart would find. Always empty on SQLite.
   virtual task<std::vector<job_row>> adopt_expired(int limit) = 0;
+  // In-flight rows (submitting, processing, downloading) that other daemons hold: an idle
+  // daemon waits for them (their owner finishes them, or its lease ends and they are
+  // adopted) before `--exit-when-idle` lets it go. Always 0 on SQLite.
+  virtual task<std::int64_t> held_elsewhere() = 0;
+  // A clean stop: this daemon's lease ends now, so the others adopt what it leaves in
+  // flight at their next renewal instead of a lease later.
+  virtual task<void> retire() = 0;
+  // The 1302 back-off shared by every daemon claiming on (account, model): after a 1302
+  // the lane's limit halves and nobody claims on it before `quiet_until`; each accepted
+  // submit gives back 1/cap of a slot. SQLite: nothing (one daemon, its admission is enough).
+  virtual task<void> share_rate_limit(std::string_view account, std::string_view model, int cap,
+                                      millis quiet_until) = 0;
+  virtual task<void> share_accepted(std::string_view account, std::string_view model, int cap) = 0;
 
   // ---- Upkeep (housekeeping.hpp): bounded steps, each a short transaction ----
   virtual task<retention_outcome> apply_retention(const ops::retention_config& rules, millis now) = 0;

@@ -51,6 +51,10 @@ class sqlite_daemon_store final : public daemon_store {
   // One daemon per file (the instance lock): nobody to share with, nothing to adopt.
   task<bool> renew_lease() override { co_return true; }
   task<std::vector<job_row>> adopt_expired(int) override { co_return std::vector<job_row>{}; }
+  task<std::int64_t> held_elsewhere() override { co_return std::int64_t{0}; }
+  task<void> retire() override { co_return result<void>{}; }
+  task<void> share_rate_limit(std::string_view, std::string_view, int, millis) override { co_return result<void>{}; }
+  task<void> share_accepted(std::string_view, std::string_view, int) override { co_return result<void>{}; }
 
   task<retention_outcome> apply_retention(const ops::retention_config& rules, millis now) override;
   task<std::int64_t> trim_duration_samples() override;

@@ -31,6 +31,26 @@ task<bool> postgres_daemon_store::renew_lease() {
 
 task<std::vector<job_row>> postgres_daemon_store::adopt_expired(int limit) { return dispatch_.adopt_expired(limit); }
 
+task<std::int64_t> postgres_daemon_store::held_elsewhere() { return dispatch_.held_elsewhere(); }
+
+task<void> postgres_daemon_store::retire() {
+  if (!registered_) co_return result<void>{};
+  co_return co_await dispatch_.retire_node();
+}
+
+// The admission's decrease factor (scheduler.cpp): the lane row and the daemon's own AIMD
+// halve together, so one daemon alone behaves as it does on SQLite.
+constexpr double shared_decrease_factor = 0.5;
+
+task<void> postgres_daemon_store::share_rate_limit(std::string_view account, std::string_view model, int cap,
+                                                   millis quiet_until) {
+  return dispatch_.lower_lane(account, model, cap, shared_decrease_factor, quiet_until);
+}
+
+task<void> postgres_daemon_store::share_accepted(std::string_view account, std::string_view model, int cap) {
+  return dispatch_.raise_lane(account, model, cap, 1.0 / std::max(cap, 1));
+}
+
 task<bool> postgres_daemon_store::changed_elsewhere() { co_return std::exchange(changed_, false); }
 
 task<std::vector<queue_group>> postgres_daemon_store::queued_groups() { return dispatch_.queued_groups(); }

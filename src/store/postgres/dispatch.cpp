@@ -233,6 +233,14 @@ awaitable<result<std::vector<job_row>>> dispatch::transient_rows() {
   co_return read_all(*r);
 }
 
+awaitable<result<std::int64_t>> dispatch::held_elsewhere() {
+  auto r = co_await db_.query(
+      "SELECT count(*) FROM jobs WHERE state IN ('submitting', 'processing', 'downloading') AND owner IS DISTINCT FROM $1",
+      args(text(node_)));
+  if (!r) co_return r.error();
+  co_return r->int64(0, 0);
+}
+
 awaitable<result<std::vector<dispatch_store::duration_sample>>> dispatch::recent_duration_samples(int limit) {
   auto r = co_await db_.query(
       "SELECT model, params, at_least_ms, at_most_ms FROM duration_samples ORDER BY id DESC LIMIT $1",

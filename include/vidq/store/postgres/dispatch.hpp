@@ -71,6 +71,8 @@ class dispatch {
   // This node's submitting and downloading rows. A restarted daemon is a new node: what its
   // previous run left comes back through adopt_expired once that run's lease has ended.
   boost::asio::awaitable<result<std::vector<job_row>>> transient_rows();
+  // In-flight rows of other nodes, live or not: work that may still come back to this one.
+  boost::asio::awaitable<result<std::int64_t>> held_elsewhere();
   boost::asio::awaitable<result<std::vector<dispatch_store::duration_sample>>> recent_duration_samples(int limit);
 
   // ---- Shared back-off (AIMD through the lane row) ----
