@@ -5,6 +5,7 @@
 // or by the loop at its next tick. engine::db_lock_watch lets one attempt through per
 // db_retry so that a held lock costs the loop at most one busy timeout per period.
 #include "vidq/daemon/scheduler.hpp"
+#include "vidq/daemon/job_log.hpp"
 #include "vidq/daemon/task_sleep.hpp"
 #include "vidq/ops/log.hpp"
 
@@ -28,10 +29,15 @@ asio::awaitable<bool> sleep_for(millis delay) {
 }
 
 bool scheduler::note_db_outcome(const error_code& ec) {
-  if (ec == errc::database_busy) {
+  // PostgreSQL: a server out of reach (failover, partition) is waited out like a lock; the
+  // pool reconnects meanwhile. On SQLite database_lost is the file's identity (database_lost()).
+  const bool unreachable = !db_ && ec == errc::database_lost;
+  if (ec == errc::database_busy || unreachable) {
     if (!db_lock_.locked()) {
-      log::warn("database_locked", {{"detail", "another connection holds the write lock; writes wait and are retried "
-                                               "every " + std::to_string(opt_.db_retry) + " ms"}});
+      log::warn(unreachable ? "database_unreachable" : "database_locked",
+                {{"detail", std::string(unreachable ? "the server cannot be reached" : "another connection holds the "
+                                                                                        "write lock") +
+                                "; writes wait and are retried every " + std::to_string(opt_.db_retry) + " ms"}});
     }
     db_lock_.on_busy(now());
     return true;
@@ -43,7 +49,8 @@ bool scheduler::note_db_outcome(const error_code& ec) {
   return false;
 }
 
-asio::awaitable<result<bool>> scheduler::persist(std::function<asio::awaitable<result<bool>>()> write) {
+asio::awaitable<result<bool>> scheduler::persist(const store::job_row& row,
+                                                 std::function<asio::awaitable<result<bool>>()> write) {
   for (;;) {
     if (db_may_write()) {
       // A store write is one step, as it was when it was a plain call: a shutdown's
@@ -53,7 +60,15 @@ asio::awaitable<result<bool>> scheduler::persist(std::function<asio::awaitable<r
       co_await asio::this_coro::throw_if_cancelled(false);
       auto r = co_await write();
       co_await asio::this_coro::throw_if_cancelled(throw_before);
-      if (!note_db_outcome(r ? error_code() : r.error())) co_return r;
+      const bool wait_and_retry = note_db_outcome(r ? error_code() : r.error());
+      if (!wait_and_retry && r && !*r) {
+        // Not an error: an operator cancelled the row, or (PostgreSQL) this daemon's lease
+        // lapsed and another took the row over. Its owner now decides; our copy is dropped.
+        log_job(log::level::info, "write_refused", row,
+                {{"detail", "the row moved under this write (cancelled, or adopted by another daemon); it "
+                            "changed nothing"}});
+      }
+      if (!wait_and_retry) co_return r;
     }
     if (!co_await sleep_for(std::max<millis>(1, db_lock_.next_try() - now()))) {
       co_return result<bool>{boost::system::in_place_error, make_error_code(errc::database_busy)};

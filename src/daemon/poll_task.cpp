@@ -138,7 +138,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
   } else if (auto* done = std::get_if<provider::task_succeeded>(&reply)) {
     metrics_.bump(metrics_.polls, "succeeded");
     if (is_true(
-            co_await persist([&] { return store_.record_remote_success(row, done->video_url, done->cover_url); }))) {
+            co_await persist(row, [&] { return store_.record_remote_success(row, done->video_url, done->cover_url); }))) {
       release(row.account, row.model);
       if (repoll) urls_refreshed_.insert(row.id);  // a 403/404 on these is final
       log_job(log::level::info, "job_finished_remotely", row,
@@ -203,7 +203,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     metrics_.bump(metrics_.polls, outcome);
     const std::string& code = failure->first;
     const std::string& message = failure->second;
-    if (is_true(co_await persist([&] { return store_.record_failed(row, job_state::processing, code, message); }))) {
+    if (is_true(co_await persist(row, [&] { return store_.record_failed(row, job_state::processing, code, message); }))) {
       if (code == "poll_deadline") observe_duration(row, submitted, std::nullopt);
       forget_task(row.id);
       log_job(log::level::info, "job_failed", row,
@@ -214,7 +214,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     metrics_.bump(metrics_.polls, outcome);
     const millis at = *reschedule_at;
     const bool saw_running = outcome == "running";
-    if (is_true(co_await persist([&] { return store_.record_polled(row, at, saw_running); }))) {
+    if (is_true(co_await persist(row, [&] { return store_.record_polled(row, at, saw_running); }))) {
       next_poll_ = next_poll_ ? std::min(*next_poll_, at) : at;
     }
   }
@@ -270,7 +270,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
       metrics_.bump(metrics_.downloads, "ok");
       metrics_.download_bytes += f->video_bytes;
       disk_.on_write_ok();
-      if (is_true(co_await persist([&] { return store_.record_succeeded(row, out); }))) {
+      if (is_true(co_await persist(row, [&] { return store_.record_succeeded(row, out); }))) {
         const millis submitted = row.submitted_at.value_or(started);
         metrics_.job_duration.observe(static_cast<double>(t - submitted) / 1000.0);
         log_job(log::level::info, "job_succeeded", row,
@@ -300,7 +300,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
     metrics_.bump(metrics_.provider_errors, v.error_code);
     if (v.what == action::retry && v.hint == provider::retry_hint::refresh_urls) {
       metrics_.bump(metrics_.downloads, "expired");
-      if (is_true(co_await persist([&] { return store_.record_urls_expired(row); }))) {
+      if (is_true(co_await persist(row, [&] { return store_.record_urls_expired(row); }))) {
         urls_refreshed_.insert(row.id);
         next_poll_ = t;
         log_job(log::level::info, "urls_expired", row, {{"code", v.error_code}, {"message", v.message}});
@@ -316,7 +316,7 @@ asio::awaitable<void> scheduler::download_task(store::job_row row) {
       metrics_.bump(metrics_.downloads, "failed");
       urls_refreshed_.erase(row.id);
       if (is_true(co_await persist(
-              [&] { return store_.record_failed(row, job_state::downloading, v.error_code, v.message); }))) {
+              row, [&] { return store_.record_failed(row, job_state::downloading, v.error_code, v.message); }))) {
         log_job(log::level::warn, "job_failed", row,
                 {{"from", "downloading"}, {"to", "failed"}, {"code", v.error_code}, {"message", v.message}});
         }
@@ -349,7 +349,7 @@ asio::awaitable<void> scheduler::refetch_after_failed_download(const store::job_
                               "); polling task " + row.task_id.value_or("?") + " again for fresh URLs (re-download " +
                               std::to_string(round) + " of " + std::to_string(cfg_.retry.max_refetches) + ")";
   metrics_.bump(metrics_.downloads, "refetch");
-  if (is_true(co_await persist([&] { return store_.record_refetch(row, v.error_code, message); }))) {
+  if (is_true(co_await persist(row, [&] { return store_.record_refetch(row, v.error_code, message); }))) {
     urls_refreshed_.erase(row.id);
     next_poll_ = now();
     log_job(log::level::info, "download_refetch", row, {{"code", v.error_code}, {"refetch", round}});

@@ -44,16 +44,19 @@ scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config 
       cfg_(std::move(cfg)),
       clients_(std::move(clients)),
       opt_(options),
-      accounts_(deps.db, deps.clock),
+      // Provider time: a time-scaled simulator scales it too.
+      rate_limit_holdoff_(scaled(5'000, cfg_.polling.duration_scale)),
       admission_(engine::aimd_config{.decrease_factor = 0.5,
-                                     // Provider time: a time-scaled simulator scales it too.
                                      .quiet_period = scaled(60'000, cfg_.polling.duration_scale),
-                                     .decrease_holdoff = scaled(5'000, cfg_.polling.duration_scale)}),
+                                     .decrease_holdoff = rate_limit_holdoff_}),
       rng_(options.seed != 0 ? options.seed : std::random_device{}()),
-      notifier_(std::make_unique<notifier>(ex, notifier_deps{deps.db, deps.clock, deps.metrics, deps.notice_transport},
-                                           cfg_, std::move(deps.notify_targets), options.seed)),
       wake_timer_(ex) {
-  notifier_->on_progress([this] { wake(); });
+  if (db_) {
+    accounts_.emplace(*db_, clock_);
+    notifier_ = std::make_unique<notifier>(ex, notifier_deps{*db_, deps.clock, deps.metrics, deps.notice_transport},
+                                           cfg_, std::move(deps.notify_targets), options.seed);
+    notifier_->on_progress([this] { wake(); });
+  }
   disk_.set_min_free(mib_to_bytes(cfg_.output_min_free_mb));
   db_lock_ = engine::db_lock_watch(opt_.db_retry);
   if (!opt_.free_space) opt_.free_space = output::free_bytes;
@@ -83,6 +86,11 @@ asio::awaitable<result<void>> scheduler::run() {
     co_await sleep_until(next_wake());
   }
   co_await drain();
+  // What is still in flight (processing rows, cut downloads) goes to the other daemons now,
+  // not a lease later; the next start of this one is a new node either way.
+  if (auto retired = co_await store_.retire(); !retired) {
+    log::warn("lease_not_retired", {{"error", retired.error().message()}});
+  }
   if (db_lost_) {
     rescue_lost_wal();
     co_return result<void>{boost::system::in_place_error, make_error_code(errc::database_lost)};
@@ -95,7 +103,7 @@ asio::awaitable<result<void>> scheduler::run() {
 asio::awaitable<result<void>> scheduler::start_up() {
   started_at_ = now();
   // The connection is open and has read (WAL mode): the -wal file exists now.
-  identity_ = store::db_identity::record(db_.path());
+  if (db_) identity_ = store::db_identity::record(db_->path());
   sync_accounts();
   (void)co_await store_.changed_elsewhere();  // the baseline
   co_await sync_pauses();
@@ -183,7 +191,7 @@ asio::awaitable<void> scheduler::keep_lease() {
 
 asio::awaitable<void> scheduler::fail_submitting(store::job_row row, std::string code, std::string message,
                                                  bool holds_slot, std::optional<store::charge_origin> charged) {
-  auto done = co_await persist([&] {
+  auto done = co_await persist(row, [&] {
     return charged ? store_.record_failed_charged(row, *charged, code, message,
                                                   engine::price_of(row.model, cfg_.budget))
                    : store_.record_failed(row, job_state::submitting, code, message);
@@ -197,6 +205,7 @@ asio::awaitable<void> scheduler::fail_submitting(store::job_row row, std::string
 
 bool scheduler::database_lost() {
   if (db_lost_) return true;
+  if (!db_) return false;  // PostgreSQL: a lost server is a reconnect (store/postgres/pool.hpp)
   auto problem = identity_.check();
   if (!problem) return false;
   db_lost_ = std::move(problem);
@@ -217,8 +226,8 @@ void scheduler::rescue_lost_wal() {
                {{"detail", "the database file itself was deleted or replaced; commits since then are lost"}});
     return;
   }
-  db_.set_busy_timeout(5'000);  // the loop serves nothing any more: waiting is fine now
-  auto c = store::checkpoint(db_, store::checkpoint_mode::truncate);
+  db_->set_busy_timeout(5'000);  // the loop serves nothing any more: waiting is fine now
+  auto c = store::checkpoint(*db_, store::checkpoint_mode::truncate);
   if (!c || c->busy) {
     log::error("database_lost_not_rescued", {{"error", c ? std::string("busy") : c.error().message()}});
     return;
@@ -267,7 +276,7 @@ asio::awaitable<void> scheduler::tick() {
   start_probes();
   co_await start_polls();
   start_downloads();
-  notifier_->pump();
+  if (notifier_) notifier_->pump();
 }
 
 asio::awaitable<void> scheduler::sync_pauses() {
@@ -302,15 +311,7 @@ void scheduler::keep_watchdog_happy() {
 asio::awaitable<void> scheduler::housekeeping() {
   const millis t = now();
   next_housekeeping_ = t + opt_.housekeeping;
-  // PASSIVE never waits for readers: an operator's long sqlite3 session only delays it.
-  if (auto c = store::checkpoint(db_); !c) log::warn("checkpoint_failed", {{"error", c.error().message()}});
-  // The outbox stays bounded whatever [retention] says: finished notices go after 7 days
-  // (pending ones never; a delivery gives up after its target's retry_for_hours).
-  if (auto p = store::notice_store(db_, clock_).prune(t - notice_keep, 500); !p) {
-    log::warn("notice_prune_failed", {{"error", p.error().message()}});
-  } else if (*p > 0) {
-    log::info("notices_pruned", {{"notices", *p}});
-  }
+  if (db_) sqlite_housekeeping(t);
   forget_stale_plans();
   // The learned durations need the newest few hundred samples per kind; the table stays
   // bounded whatever [retention] says. A busy database just waits for the next pass.
@@ -342,6 +343,18 @@ asio::awaitable<void> scheduler::housekeeping() {
   if (r->more) next_housekeeping_ = t + 1'000;  // bounded chunks, a second apart
 }
 
+void scheduler::sqlite_housekeeping(millis t) {
+  // PASSIVE never waits for readers: an operator's long sqlite3 session only delays it.
+  if (auto c = store::checkpoint(*db_); !c) log::warn("checkpoint_failed", {{"error", c.error().message()}});
+  // The outbox stays bounded whatever [retention] says: finished notices go after 7 days
+  // (pending ones never; a delivery gives up after its target's retry_for_hours).
+  if (auto p = store::notice_store(*db_, clock_).prune(t - notice_keep, 500); !p) {
+    log::warn("notice_prune_failed", {{"error", p.error().message()}});
+  } else if (*p > 0) {
+    log::info("notices_pruned", {{"notices", *p}});
+  }
+}
+
 void scheduler::note_requeue(millis not_before) {
   if (!next_requeue_ || not_before < *next_requeue_) next_requeue_ = not_before;
 }
@@ -360,7 +373,7 @@ millis scheduler::next_wake() const {
   consider(breakers_.next_probe());
   consider(disk_.next_check());
   if (queue_dirty_ && db_lock_.locked()) consider(db_lock_.next_try());
-  consider(notifier_->next_wake());
+  if (notifier_) consider(notifier_->next_wake());
   return when;
 }
 
@@ -383,11 +396,13 @@ void scheduler::wake() {
 
 asio::awaitable<bool> scheduler::idle_now() {
   if (!tasks_.empty() || !download_queue_.empty() || !disk_waiting_.empty()) co_return false;
-  if (notifier_->has_work()) co_return false;  // a batch_finished notice is the point of a cron run
+  if (notifier_ && notifier_->has_work()) co_return false;  // a batch_finished notice is the point of a cron run
   auto counts = co_await store_.inflight_counts();
   if (!counts || !counts->empty()) co_return false;
   auto transient = co_await store_.transient_rows();
   if (!transient || !transient->empty()) co_return false;
+  auto elsewhere = co_await store_.held_elsewhere();  // another daemon's, ours once its lease ends
+  if (!elsewhere || *elsewhere > 0) co_return false;
   auto next = co_await store_.next_poll_time();
   if (!next || next->has_value()) co_return false;
   auto groups = co_await store_.queued_groups();
@@ -460,9 +475,10 @@ asio::awaitable<void> scheduler::drain() {
   for (auto& [key, t] : tasks_) {
     if (t->what != task_slot::kind::submit) t->signal.emit(asio::cancellation_type::terminal);
   }
-  notifier_->stop();  // an attempt cut here stays due: sent again at the next start
+  if (notifier_) notifier_->stop();  // an attempt cut here stays due: sent again at the next start
   const millis grace_end = started + opt_.shutdown_grace;
-  while ((!tasks_.empty() || !notifier_->drained()) && now() < grace_end) co_await sleep_until(std::min(grace_end, now() + 50));
+  auto busy = [&] { return !tasks_.empty() || (notifier_ && !notifier_->drained()); };
+  while (busy() && now() < grace_end) co_await sleep_until(std::min(grace_end, now() + 50));
   if (!tasks_.empty()) {
     log::warn("shutdown_grace_over", {{"tasks", tasks_.size()}});
     for (auto& [key, t] : tasks_) t->signal.emit(asio::cancellation_type::terminal);
@@ -538,7 +554,8 @@ runtime_view scheduler::runtime() const {
 bool scheduler::pause_account(std::string_view name, std::string reason) {
   if (!cfg_.find_account(name)) return false;
   if (reason.empty()) reason = "paused by an operator";
-  if (auto r = accounts_.pause(name, reason, std::nullopt, store::paused_by::operator_); !r) return false;
+  if (!accounts_) return false;  // no status server on PostgreSQL yet: `vidq account pause` later
+  if (auto r = accounts_->pause(name, reason, std::nullopt, store::paused_by::operator_); !r) return false;
   admission_.pause(name, reason, std::nullopt);
   log::info("account_paused", {{"account", name}, {"by", "operator"}, {"message", reason}});
   return true;
@@ -546,7 +563,8 @@ bool scheduler::pause_account(std::string_view name, std::string reason) {
 
 bool scheduler::resume_account(std::string_view name) {
   if (!cfg_.find_account(name)) return false;
-  if (auto r = accounts_.resume(name); !r) return false;
+  if (!accounts_) return false;
+  if (auto r = accounts_->resume(name); !r) return false;
   admission_.resume(name);
   log::info("account_resumed", {{"account", name}, {"by", "operator"}});
   queue_dirty_ = true;
@@ -559,7 +577,7 @@ asio::awaitable<void> scheduler::reload(ops::config cfg, client_map clients, std
   clients_ = std::move(clients);
   cfg_ = std::move(cfg);
   disk_.set_min_free(mib_to_bytes(cfg_.output_min_free_mb));
-  notifier_->reload(cfg_, std::move(targets));
+  if (notifier_) notifier_->reload(cfg_, std::move(targets));
   sync_accounts();
   co_await sync_pauses();
   batch_spend_.clear();

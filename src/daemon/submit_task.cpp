@@ -27,7 +27,7 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
   auto client_it = clients_.find(row.account);
   if (client_it == clients_.end()) {
     // The account vanished in a reload between claim and now: back to the queue, unharmed.
-    (void)co_await persist([&] {
+    (void)co_await persist(row, [&] {
       return store_.record_requeued(row, *row.request_id, now(), "unknown_account", "account removed from config",
                                     true);
     });
@@ -45,7 +45,7 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
     // look right before the POST (two stat calls). The claim goes back, nothing was sent.
     if (database_lost()) {
       (void)co_await persist(
-          [&] { return store_.record_requeued(row, request_id, now(), "database_lost", *db_lost_, true); });
+          row, [&] { return store_.record_requeued(row, request_id, now(), "database_lost", *db_lost_, true); });
       refund(row);
       release(row.account, row.model);
       break;
@@ -61,7 +61,7 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
       // write lock held elsewhere this task waits for it (the loop does not); it gives up only
       // when a shutdown cancels it, and then says which task the row would have recorded.
       auto applied =
-          co_await persist([&] { return store_.record_accepted(row, request_id, ok->task_id, first_poll, price); });
+          co_await persist(row, [&] { return store_.record_accepted(row, request_id, ok->task_id, first_poll, price); });
       metrics_.bump(metrics_.submits, "accepted");
       if (!applied) {
         log_job(log::level::error, "task_id_not_recorded", row,
@@ -69,6 +69,10 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
                  {"detail", "the row stays submitting: the next start fails it submit_ambiguous"}});
       } else if (*applied) {
         next_poll_ = next_poll_ ? std::min(*next_poll_, first_poll) : first_poll;
+        if (auto shared = co_await store_.share_accepted(row.account, row.model, configured_cap(row.account));
+            !shared) {
+          log::warn("lane_not_raised", {{"account", row.account}, {"error", shared.error().message()}});
+        }
         log_job(log::level::info, "job_submitted", row,
                 {{"from", "submitting"},
                  {"to", "processing"},
@@ -115,7 +119,7 @@ asio::awaitable<void> scheduler::after_submit_verdict(const store::job_row& row,
     refund(row);
     const std::string row_request_id = row.request_id.value_or("");
     if (is_true(co_await persist(
-            [&] { return store_.record_requeued(row, row_request_id, now(), v.error_code, v.message, true); }))) {
+            row, [&] { return store_.record_requeued(row, row_request_id, now(), v.error_code, v.message, true); }))) {
       log_job(log::level::info, "job_requeued", row, {{"code", v.error_code}, {"message", v.message}, {"breaker", true}});
     }
     release(row.account, row.model);
@@ -137,7 +141,7 @@ asio::awaitable<void> scheduler::after_submit_verdict(const store::job_row& row,
                                                     : std::nullopt;
       metrics_.bump(metrics_.submits, ambiguous ? "ambiguous" : "failed");
       if (!charged) refund(row);
-      if (is_true(co_await persist([&] {
+      if (is_true(co_await persist(row, [&] {
             return charged ? store_.record_failed_charged(row, *charged, v.error_code, v.message,
                                                           engine::price_of(row.model, cfg_.budget))
                            : store_.record_failed(row, job_state::submitting, v.error_code, v.message);
@@ -149,11 +153,19 @@ asio::awaitable<void> scheduler::after_submit_verdict(const store::job_row& row,
     }
     case action::retry: {
       const bool limited = v.hint == provider::retry_hint::rate_limited;
-      if (limited) admission_.on_rate_limited(row.account, row.model, t);
+      if (limited) {
+        admission_.on_rate_limited(row.account, row.model, t);
+        // Other daemons on the lane back off too (PostgreSQL; nothing on SQLite).
+        const int cap = configured_cap(row.account);
+        if (auto shared = co_await store_.share_rate_limit(row.account, row.model, cap, t + rate_limit_holdoff_);
+            !shared) {
+          log::warn("rate_limit_not_shared", {{"account", row.account}, {"error", shared.error().message()}});
+        }
+      }
       metrics_.bump(metrics_.submits, limited ? "rate_limited" : "retry");
       const millis at = engine::retry_at(v, static_cast<int>(row.attempts), cfg_.retry, t, random01());
       refund(row);
-      if (is_true(co_await persist([&] {
+      if (is_true(co_await persist(row, [&] {
             return store_.record_requeued(row, request_id, at, v.error_code, v.message, !v.consumes_attempt);
           }))) {
         note_requeue(at);
@@ -167,7 +179,7 @@ asio::awaitable<void> scheduler::after_submit_verdict(const store::job_row& row,
       co_await pause_from_provider(row.account, v);
       refund(row);
       const millis at = v.not_before.value_or(t);
-      if (is_true(co_await persist([&] {
+      if (is_true(co_await persist(row, [&] {
             return store_.record_requeued(row, request_id, at, v.error_code, v.message, !v.consumes_attempt);
           }))) {
         log_job(log::level::warn, "job_requeued", row, {{"code", v.error_code}, {"message", v.message}});

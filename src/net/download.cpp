@@ -151,7 +151,7 @@ awaitable<net_result<download_result>> run_download(https_client& client, std::s
       co_return request_error{net_errc::body_too_large, delivery::maybe_delivered,
                               step::read_body, status, reused, {}};
     }
-    auto file = part_file::create(dest);
+    auto file = part_file::create(dest, options.part_suffix);
     if (!file) {
       co_return request_error{file.error(), delivery::maybe_delivered, step::file, status,
                               reused, {}};

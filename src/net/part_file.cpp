@@ -16,9 +16,9 @@ constexpr std::uint64_t writeback_every = 8u << 20;
 
 }  // namespace
 
-result<part_file> part_file::create(const std::filesystem::path& dest) {
+result<part_file> part_file::create(const std::filesystem::path& dest, std::string_view suffix) {
   auto part = dest;
-  part += ".part";
+  part += suffix;
   const int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return last_errno();
   return part_file(dest, std::move(part), fd);

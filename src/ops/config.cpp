@@ -449,6 +449,11 @@ config load_config(const std::string& path) {
       }
       if (t->contains("path")) r.fail("url", "set either `path` (SQLite) or `url` (PostgreSQL), not both");
     }
+    if (auto v = r.get<double>("lease_seconds")) {
+      if (!c.uses_postgres()) r.fail("lease_seconds", "applies to PostgreSQL only (`url`): SQLite has one daemon");
+      if (*v < 3 || *v > 600) r.fail("lease_seconds", "must be between 3 and 600");
+      c.database_lease_ms = static_cast<millis>(*v * 1000);
+    }
     r.reject_unknown();
   }
   if (const auto* t = top.subtable("output")) {

@@ -11,6 +11,7 @@ std::string reload_refusal(const config& running, const config& fresh, bool file
   const auto restart = [](std::string_view key) { return std::string(key) + " changed; it needs a restart"; };
   if (fresh.database_path != running.database_path) return restart("[database] path");
   if (fresh.database_url != running.database_url) return restart("[database] url");
+  if (fresh.database_lease_ms != running.database_lease_ms) return restart("[database] lease_seconds");
   if (fresh.tls_ca_file != running.tls_ca_file) return restart("[tls] ca_file");  // the TLS context is built once
   if (fresh.status.listen != running.status.listen) return restart("[status] listen");
   if (fresh.status.allowed_hosts != running.status.allowed_hosts) return restart("[status] allowed_hosts");

@@ -5,7 +5,7 @@
 // never submitted again; when the stopped one runs again, its late writes change nothing.
 //
 // What the scheduler does not reach through the store interface yet (notices, the WAL
-// checkpoint) still needs a SQLite file: each daemon gets an empty one of its own.
+// checkpoint) is skipped: the daemons get no SQLite connection, as `vidq run` on PostgreSQL.
 #include "vidq/daemon/scheduler.hpp"
 
 #include "support/pg_test_db.hpp"
@@ -41,7 +41,6 @@ class forwarding_client final : public provider::provider_client {
 };
 
 struct daemon_on_pg {
-  test::test_db own_sqlite;  // for what is not behind the store seam yet
   asio::io_context ioc;
   store::pg::pool pool;
   store::pg::postgres_daemon_store store;
@@ -64,7 +63,7 @@ struct daemon_on_pg {
     daemon::client_map clients;
     clients.emplace("default", std::make_unique<forwarding_client>(provider));
     sched = std::make_unique<daemon::scheduler>(
-        ioc.get_executor(), daemon::scheduler_deps{own_sqlite.db, store, clk, fetcher, metrics, nullptr, {}},
+        ioc.get_executor(), daemon::scheduler_deps{nullptr, store, clk, fetcher, metrics, nullptr, {}},
         std::move(cfg), std::move(clients), opt);
     asio::co_spawn(ioc, sched->run(), [this](std::exception_ptr e, result<void>) {
       EXPECT_FALSE(e);
@@ -164,6 +163,40 @@ TEST_F(SchedulerOnPostgres, AStoppedDaemonsTasksAreAdoptedAndItsLateWritesChange
   EXPECT_EQ(db.scalar("SELECT sum(polls) FROM jobs"), polls_before) << "a's late poll records changed no row";
   EXPECT_EQ(provider.submits, 4);
   EXPECT_EQ(a.fetcher.fetches, 0) << "a downloaded nothing: the rows were not its own any more";
+  a.stop();
+  b.stop();
+}
+
+TEST_F(SchedulerOnPostgres, OneDaemonsRateLimitHoldsTheOthersBack) {
+  enqueue(12);
+  provider.run_time = 30'000;
+  // The provider's real limit is 3 tasks, below the configured cap of 5: the 4th gets 1302.
+  provider.refuse = [](int running_now) -> std::optional<provider::verdict> {
+    if (running_now < 3) return std::nullopt;
+    provider::verdict v;
+    v.what = provider::action::retry;
+    v.hint = provider::retry_hint::rate_limited;
+    v.error_code = "1302";
+    v.message = "too many requests";
+    v.consumes_attempt = false;
+    return v;
+  };
+  daemon_on_pg a(db.conninfo(), clock, "node-a", provider, 5);
+  for (int i = 0; i < 100 && provider.submits <= provider.accepted; ++i) {
+    clock.advance(100);
+    a.run_a_little();
+  }
+  ASSERT_GT(provider.submits, provider.accepted) << "a met the provider's limit";
+  // Shared through the lane row: the limit halved, and nobody claims until the holdoff ends.
+  EXPECT_EQ(db.text("SELECT floor(limit_now) FROM lanes WHERE account = 'default' AND model = 'cogvideox-3'"), "2");
+  EXPECT_GT(db.scalar("SELECT backoff_until FROM lanes WHERE account = 'default'"), clock.now());
+  const int submits_before_b = provider.submits;
+  daemon_on_pg b(db.conninfo(), clock, "node-b", provider, 5);
+  for (int i = 0; i < 5; ++i) b.run_a_little();  // within the holdoff: the clock stands still
+  EXPECT_EQ(provider.submits, submits_before_b) << "b, which never saw a 1302, held back too";
+  drive({&a, &b}, 12, 1'000, 3'600'000);
+  EXPECT_EQ(count("state = 'succeeded'"), 12);
+  EXPECT_LE(provider.peak_running, 3);
   a.stop();
   b.stop();
 }

@@ -81,7 +81,7 @@ class Scheduler : public ::testing::Test {
     opt.free_space = [this](const std::filesystem::path&) { return free_space; };
     sched = std::make_unique<daemon::scheduler>(
         ioc.get_executor(),
-        daemon::scheduler_deps{t.db, daemon_store, t.clock, fetcher, metrics, notice_transport, notify_targets},
+        daemon::scheduler_deps{&t.db, daemon_store, t.clock, fetcher, metrics, notice_transport, notify_targets},
         std::move(cfg), std::move(clients), opt);
     asio::co_spawn(ioc, sched->run(), [this](std::exception_ptr e, result<void> r) {
       EXPECT_FALSE(e);

@@ -13,8 +13,9 @@
 // The hot path reaches the store through store::daemon_store, whose calls are awaitable
 // (PostgreSQL, issue 14): every function that makes one is a coroutine. On SQLite none of
 // them suspends, so the loop runs as if they were plain calls. What is not behind that seam
-// yet (notices, the WAL checkpoint, db_identity) still uses the
-// SQLite connection directly (store/daemon_store.hpp lists it).
+// yet (notices, the WAL checkpoint, db_identity, the operator's pause through
+// daemon_control) uses the SQLite connection directly when there is one, and is skipped on
+// PostgreSQL (store/daemon_store.hpp lists it; docs/SCALING.md says what that costs).
 #include "vidq/core/clock.hpp"
 #include "vidq/daemon/control.hpp"
 #include "vidq/daemon/notifier.hpp"
@@ -79,8 +80,9 @@ struct scheduler_options {
 };
 
 struct scheduler_deps {
-  // The SQLite connection, for what is not behind `store` yet (store/daemon_store.hpp).
-  store::database& db;
+  // The SQLite connection, for what is not behind `store` yet (store/daemon_store.hpp);
+  // null on PostgreSQL, where those parts are skipped.
+  store::database* db;
   // The hot path: claims, polls, record_*, pauses, ledger sums. Over `db` on SQLite
   // (store::sqlite_daemon_store); must outlive the scheduler.
   store::daemon_store& store;
@@ -153,6 +155,7 @@ class scheduler final : public daemon_control {
   boost::asio::awaitable<void> sync_pauses();
   void sync_accounts();
   boost::asio::awaitable<void> housekeeping();
+  void sqlite_housekeeping(millis now);  // the WAL checkpoint and the notice prune
   // Rows left submitting/downloading (ours after a stop, or adopted): downloads again, or
   // the ambiguous-submit policy. Returns the price the spawned submits reserve.
   std::int64_t resume_transient(std::vector<store::job_row> rows, const char* why);
@@ -215,8 +218,10 @@ class scheduler final : public daemon_control {
   // known to be locked; on SQLITE_BUSY the coroutine (never the loop) waits db_retry and
   // tries again, until the write goes through or the task is cancelled (then the busy
   // error is returned and the row keeps its state: recovery at the next start handles it).
-  // `write` returns a store call (store::daemon_store), started and awaited by persist.
-  boost::asio::awaitable<result<bool>> persist(std::function<boost::asio::awaitable<result<bool>>()> write);
+  // `write` returns a store call (store::daemon_store) on `row`, started and awaited by
+  // persist; a write that finds the row moved (false) is logged here, once for all callers.
+  boost::asio::awaitable<result<bool>> persist(const store::job_row& row,
+                                               std::function<boost::asio::awaitable<result<bool>>()> write);
   // Loop-side writes: may one be tried now? (false: the lock is held; try next tick)
   bool db_may_write() { return db_lock_.may_try(now()); }
   // Feeds a write's outcome to the lock watch; true when it was SQLITE_BUSY.
@@ -251,7 +256,7 @@ class scheduler final : public daemon_control {
   void note_requeue(millis not_before);
 
   boost::asio::any_io_executor ex_;
-  store::database& db_;
+  store::database* db_;  // null on PostgreSQL
   store::daemon_store& store_;
   const vidq::clock& clock_;
   engine::result_fetcher& fetcher_;
@@ -261,7 +266,11 @@ class scheduler final : public daemon_control {
   std::vector<std::unique_ptr<provider::provider_client>> retired_clients_;
   scheduler_options opt_;
 
-  store::account_store accounts_;  // the operator's pause/resume only (daemon_control is synchronous)
+  // The operator's pause/resume through daemon_control, which is synchronous: SQLite only
+  // (PostgreSQL has no status server yet; `vidq account pause` is the way there).
+  std::optional<store::account_store> accounts_;
+  // After a 1302 no claim on the lane for this long (here, and through the store on PostgreSQL).
+  millis rate_limit_holdoff_;
   engine::admission admission_;
   engine::fair_share fairness_;
   engine::duration_learner learner_;
@@ -307,7 +316,7 @@ class scheduler final : public daemon_control {
   engine::db_lock_watch db_lock_;
   store::db_identity identity_;
   std::optional<std::string> db_lost_;
-  std::unique_ptr<notifier> notifier_;
+  std::unique_ptr<notifier> notifier_;  // null on PostgreSQL (not behind the seam yet)
 
   millis started_at_ = 0;
   millis last_tick_ = 0;

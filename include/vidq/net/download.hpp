@@ -27,6 +27,8 @@ struct download_options {
   std::optional<timeouts> deadlines;
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
   std::optional<proxy_settings> proxy;  // replaces the client's options().proxy; every hop
+  // The file is written as `<dest><part_suffix>` until it is complete (net/part_file.hpp).
+  std::string part_suffix = ".part";
 };
 
 struct download_result {

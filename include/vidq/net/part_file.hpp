@@ -12,15 +12,18 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace vidq::net {
 
 class part_file {
  public:
-  // Creates or truncates `<dest>.part` (mode 0644). The directory must exist.
+  // Creates or truncates `<dest><suffix>` (mode 0644). The directory must exist. Several
+  // daemons sharing one output directory give each its own suffix (ending in ".part"), so
+  // that one never truncates a file another is still writing.
   // Errors: the errno of open(2) (system category).
-  static result<part_file> create(const std::filesystem::path& dest);
+  static result<part_file> create(const std::filesystem::path& dest, std::string_view suffix = ".part");
 
   part_file(part_file&& other) noexcept;
   part_file& operator=(part_file&&) = delete;

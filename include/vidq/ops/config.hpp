@@ -129,6 +129,10 @@ struct config {
   // password out of it (libpq's passfile / PGPASSFILE).
   std::string database_url;
   bool uses_postgres() const { return !database_url.empty(); }
+  // [database] lease_seconds (PostgreSQL): how long a daemon's in-flight rows stay its own
+  // without a renewal; it renews every third of it. A dead daemon's tasks wait this long
+  // before another adopts them; a daemon paused longer loses them.
+  millis database_lease_ms = 30'000;
   std::string output_dir = "videos";
   // [output] path_template: a job's files relative to output_dir, without extension
   // (engine/output_name.hpp; checked by `vidq run`). The default is the layout of configs
