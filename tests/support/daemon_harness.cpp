@@ -1,5 +1,7 @@
 #include "support/daemon_harness.hpp"
 
+#include "support/pg_test_db.hpp"
+
 #include "vidq/net/sha256.hpp"
 #include "vidq/store/sqlite.hpp"
 
@@ -66,7 +68,13 @@ void daemon_harness::write_config(const daemon_settings& settings) {
   substitute("@BASE_URL@", base_url());
   substitute("@ORIGIN@", "https://127.0.0.1:" + std::to_string(sim_.port()));
   std::ostringstream toml;
-  toml << "[database]\npath = \"vidq.db\"\n[output]\ndir = \"videos\"\n" << settings_.output_extra << "\n"
+  if (settings_.postgres) {
+    toml << "[database]\nurl = \"" << settings_.postgres->conninfo() << "\"\nlease_seconds = " << settings_.lease_seconds
+         << "\n";
+  } else {
+    toml << "[database]\npath = \"vidq.db\"\n";
+  }
+  toml << "[output]\ndir = \"videos\"\n" << settings_.output_extra << "\n"
        << "[tls]\nca_file = \"" << sim_.ca_file().string() << "\"\n"
        << accounts << "\n"
        << "[polling]\nduration_scale = " << scale << "\nmin_interval_seconds = 0.1\nmax_interval_seconds = 1.0\n"
@@ -74,7 +82,7 @@ void daemon_harness::write_config(const daemon_settings& settings) {
        << settings_.polling_extra << "\n"
        << "[retry]\nbase_delay_seconds = 0.05\nmax_delay_seconds = 1.0\n"
        << settings_.retry_extra << "\n"
-       << "[status]\nlisten = \"127.0.0.1:0\"\n"
+       << (settings_.postgres ? "" : "[status]\nlisten = \"127.0.0.1:0\"\n")  // SQLite only so far
        << settings_.extra_toml << "\n";
   write_file(config_path(), toml.str());
 }
@@ -156,19 +164,29 @@ std::string daemon_harness::log_text() const {
 }
 
 std::int64_t daemon_harness::scalar(const std::string& sql) const {
-  auto db = store::database::open(db_path(), {.create = false});
-  if (!db) throw std::runtime_error("open db");
-  auto s = db->prepare(sql);
-  if (!s || !s->step().value()) throw std::runtime_error("query: " + sql);
-  return s->get_int64(0);
+  const std::string value = text(sql);
+  return value.empty() ? 0 : std::stoll(value);
 }
 
 std::string daemon_harness::text(const std::string& sql) const {
+  auto r = rows(sql);
+  if (r.empty() || r[0].empty()) throw std::runtime_error("no row: " + sql);
+  return r[0][0];
+}
+
+std::vector<std::vector<std::string>> daemon_harness::rows(const std::string& sql) const {
+  if (settings_.postgres) return settings_.postgres->rows(sql);
   auto db = store::database::open(db_path(), {.create = false});
   if (!db) throw std::runtime_error("open db");
   auto s = db->prepare(sql);
-  if (!s || !s->step().value()) throw std::runtime_error("query: " + sql);
-  return s->is_null(0) ? std::string() : s->get_text(0);
+  if (!s) throw std::runtime_error("query: " + sql);
+  std::vector<std::vector<std::string>> out;
+  auto each = s->for_each_row([&](const store::statement& r) {
+    auto& row = out.emplace_back();
+    for (int i = 0; i < r.column_count(); ++i) row.push_back(r.is_null(i) ? std::string() : r.get_text(i));
+  });
+  if (!each) throw std::runtime_error("query: " + sql);
+  return out;
 }
 
 std::string daemon_harness::verify_files() {
@@ -178,30 +196,25 @@ std::string daemon_harness::verify_files() {
     const auto& o = t.as_object();
     if (o.at("video_sha256").is_string()) sim_sha[std::string(o.at("request_id").as_string())] = o.at("video_sha256").as_string();
   }
-  auto db = store::database::open(db_path(), {.create = false});
-  if (!db) return "cannot open the database";
-  auto s = db->prepare("SELECT id, request_id, video_path, video_bytes, video_sha256 FROM jobs WHERE state = 'succeeded'");
-  if (!s) return "query failed";
   std::string problems;
-  int checked = 0;
-  (void)s->for_each_row([&](const store::statement& r) {
-    const auto id = std::to_string(r.get_int64(0));
-    const fs::path path = r.get_text(2);
+  for (const auto& r : rows("SELECT id, request_id, video_path, video_bytes, video_sha256 FROM jobs "
+                            "WHERE state = 'succeeded'")) {
+    const auto& id = r[0];
+    const fs::path path = r[2];
     if (!fs::exists(path)) {
       problems += "job " + id + ": missing " + path.string() + "\n";
-      return;
+      continue;
     }
     const auto sha = file_sha256(path);
-    if (sha != r.get_text(4)) problems += "job " + id + ": sha256 differs from the row\n";
-    if (static_cast<std::int64_t>(fs::file_size(path)) != r.get_int64(3)) problems += "job " + id + ": size differs\n";
-    auto it = sim_sha.find(r.get_text(1));
+    if (sha != r[4]) problems += "job " + id + ": sha256 differs from the row\n";
+    if (std::to_string(fs::file_size(path)) != r[3]) problems += "job " + id + ": size differs\n";
+    auto it = sim_sha.find(r[1]);
     if (it == sim_sha.end()) {
       problems += "job " + id + ": the simulator has no finished task for its request_id\n";
     } else if (it->second != sha) {
       problems += "job " + id + ": sha256 differs from the simulator's\n";
     }
-    ++checked;
-  });
+  }
   if (fs::exists(output_dir())) {
     for (const auto& e : fs::recursive_directory_iterator(output_dir())) {
       if (e.path().extension() == ".part") problems += "left behind: " + e.path().string() + "\n";

@@ -18,6 +18,8 @@
 
 namespace vidq::test {
 
+class pg_test_db;
+
 inline constexpr const char* daemon_key_env = "VIDQ_E2E_API_KEY";
 
 // Polls `ready` every 10 ms until it holds or `timeout` passes; returns its last answer.
@@ -35,6 +37,10 @@ struct daemon_settings {
   // when set; "@BASE_URL@" in it becomes the simulator's base URL, "@ORIGIN@" its
   // https://127.0.0.1:<port>.
   std::string accounts_toml;
+  // Set: the daemons run on this PostgreSQL database ([database] url and lease_seconds)
+  // instead of vidq.db, without a status server; queries and verify_files read it.
+  pg_test_db* postgres = nullptr;
+  double lease_seconds = 30;
 };
 
 class daemon_harness {
@@ -70,6 +76,8 @@ class daemon_harness {
   // One value from the database (a fresh read-only connection per call).
   std::int64_t scalar(const std::string& sql) const;
   std::string text(const std::string& sql) const;
+  // Every row, columns as text ("" for NULL).
+  std::vector<std::vector<std::string>> rows(const std::string& sql) const;
 
   // Every succeeded job's file exists, its size and SHA-256 match the row and the
   // simulator's task with that request_id, and no .part is left. Returns a failure

@@ -147,6 +147,24 @@ std::string pg_test_db::text(const std::string& sql) {
   return PQgetvalue(r.get(), 0, 0);  // "" for NULL
 }
 
+std::vector<std::vector<std::string>> pg_test_db::rows(const std::string& sql) {
+  std::vector<std::vector<std::string>> out;
+  if (!conn_) {
+    ADD_FAILURE() << "no test database: " << sql;
+    return out;
+  }
+  result_ptr r(PQexec(conn_.get(), sql.c_str()));
+  if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) {
+    ADD_FAILURE() << error_of(conn_.get(), r.get()) << sql;
+    return out;
+  }
+  for (int i = 0; i < PQntuples(r.get()); ++i) {
+    auto& row = out.emplace_back();
+    for (int j = 0; j < PQnfields(r.get()); ++j) row.emplace_back(PQgetvalue(r.get(), i, j));
+  }
+  return out;
+}
+
 std::int64_t pg_test_db::scalar(const std::string& sql) {
   const std::string value = text(sql);
   if (value.empty()) return 0;

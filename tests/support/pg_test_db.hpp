@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 struct pg_conn;
 
@@ -35,6 +36,8 @@ class pg_test_db {
   // First column of the first row; a failure or no row is a test failure (and 0 / "").
   std::int64_t scalar(const std::string& sql);
   std::string text(const std::string& sql);  // "" for NULL
+  // Every row, each column as text ("" for NULL); a failure is a test failure (and no rows).
+  std::vector<std::vector<std::string>> rows(const std::string& sql);
 
   // Applies every embedded PostgreSQL migration with the store's runner (store::pg::migrate).
   void migrate();
