@@ -5,6 +5,11 @@
 //
 //   bench_daemon_utilization [--jobs N] [--models m1,m2] [--time-scale X] [--tier V0]
 //                            [--faults off|default|both] [--runs R] [--seed S] [--keep]
+//                            [--backend sqlite|postgres|both] [--pg-url URL]
+//
+// --backend both runs the same jobs with the same simulator seed on SQLite, then on one
+// PostgreSQL database (a fresh one per run in the cluster of --pg-url, default
+// $VIDQ_BENCH_PG_URL; scripts/pg-test-cluster start DIR prints one), and prints the ratios.
 //
 // Per run it prints a block of figures and one `{"run":...}` JSON line. Definitions:
 //   busy          Σ over provider tasks of the time they held a slot, [created, finished]
@@ -20,6 +25,7 @@
 //                 simulator's finished_at, for the task with the job's request_id
 #include "support/bench_env.hpp"
 #include "support/oracle.hpp"
+#include "support/pg_bench_db.hpp"
 #include "vidq/ops/log.hpp"
 
 #include <CLI/CLI.hpp>
@@ -69,6 +75,8 @@ struct options {
   int runs = 1;
   std::uint64_t seed = 1;
   bool keep = false;
+  std::string backend = "sqlite";
+  std::string pg_url = std::getenv("VIDQ_BENCH_PG_URL") ? std::getenv("VIDQ_BENCH_PG_URL") : "";
 };
 
 // Exits 2 with the usage on a bad command line, 0 after --help.
@@ -86,10 +94,18 @@ options parse(int argc, char** argv) {
   app.add_option("--runs", o.runs)->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--seed", o.seed)->capture_default_str();
   app.add_flag("--keep", o.keep, "keep each run's directory");
+  app.add_option("--backend", o.backend, "the daemon's database; both: SQLite, then PostgreSQL, same jobs and seed")
+      ->check(CLI::IsMember({"sqlite", "postgres", "both"}))
+      ->capture_default_str();
+  app.add_option("--pg-url", o.pg_url, "a PostgreSQL cluster (default $VIDQ_BENCH_PG_URL); each run gets a database");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     std::exit(app.exit(e) == 0 ? 0 : 2);
+  }
+  if (o.backend != "sqlite" && o.pg_url.empty()) {
+    std::fprintf(stderr, "--backend %s needs --pg-url or VIDQ_BENCH_PG_URL\n", o.backend.c_str());
+    std::exit(2);
   }
   return o;
 }
@@ -114,6 +130,7 @@ struct lane_figures {
 };
 
 struct run_figures {
+  std::string backend;
   std::string faults;
   int run = 0;
   int exit_code = -1;
@@ -134,15 +151,37 @@ struct run_figures {
 // Overlap of [a, b) with [lo, hi).
 double overlap(double a, double b, double lo, double hi) { return std::max(0.0, std::min(b, hi) - std::max(a, lo)); }
 
-run_figures one_run(const options& o, bool faults_on, int run_index) {
+std::string sql_text(const std::string& v) {
+  std::string out = "'";
+  for (char c : v) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+// The jobs the SQLite import wrote, inserted as they are into PostgreSQL (where `vidq
+// import` does not run yet): both backends start from the same rows.
+void copy_jobs(bench::reader& from, bench::pg_bench_db& to) {
+  std::string insert = "INSERT INTO jobs(key, batch, account, model, prompt, params) VALUES ";
+  bool first = true;
+  for (const auto& r : from.rows("SELECT key, batch, account, model, prompt, params FROM jobs ORDER BY id")) {
+    insert += first ? "(" : ",(";
+    first = false;
+    for (std::size_t i = 0; i < r.size(); ++i) insert += (i ? "," : "") + sql_text(r[i]);
+    insert += ")";
+  }
+  to.exec(insert);
+}
+
+run_figures one_run(const options& o, bool faults_on, int run_index, const std::string& backend) {
   run_figures f;
+  f.backend = backend;
   f.faults = faults_on ? "default" : "off";
   f.run = run_index;
   const double ts = o.time_scale;
   const int cap = vidq::sim::cap_of_tier(o.tier);
 
   const fs::path dir = fs::temp_directory_path() /
-                       ("vidq-bench-util-" + std::to_string(::getpid()) + "-" + f.faults + "-" + std::to_string(run_index));
+                       ("vidq-bench-util-" + std::to_string(::getpid()) + "-" + f.faults + "-" + std::to_string(run_index) +
+                        "-" + backend);
   fs::remove_all(dir);
   fs::create_directories(dir);
   auto cfg = vidq::sim::default_sim_config();
@@ -171,6 +210,28 @@ run_figures one_run(const options& o, bool faults_on, int run_index) {
     std::exit(1);
   }
   f.jobs = static_cast<std::size_t>(o.jobs) * o.models.size();
+  std::optional<bench::pg_bench_db> pg;
+  if (backend == "postgres") {
+    pg.emplace(o.pg_url, "vidq_bench_" + std::to_string(::getpid()) + "_" + f.faults + "_" + std::to_string(run_index));
+    bench::daemon_tuning on_postgres;
+    on_postgres.database_url = pg->url();
+    bench::write_scaled_config(config, host, o.tier, ts, on_postgres);
+    if (run_cli(config, "migrate", cli_log) != 0) {
+      std::fprintf(stderr, "migrate failed, see %s\n", cli_log.c_str());
+      std::exit(1);
+    }
+    {
+      bench::reader imported(dir / "vidq.db");
+      copy_jobs(imported, *pg);
+    }
+    fs::remove(dir / "vidq.db");
+  }
+  // The daemon's database, read once it has exited.
+  const auto query = [&](const char* sql) {
+    if (pg) return pg->rows(sql);
+    bench::reader db(dir / "vidq.db");
+    return db.rows(sql);
+  };
 
   // The daemon.
   const fs::path daemon_log = dir / "daemon.log";
@@ -211,30 +272,25 @@ run_figures one_run(const options& o, bool faults_on, int run_index) {
   std::map<std::string, millis> detected;                      // request_id → processing → done
   std::map<std::string, std::vector<millis>> releases_by_model;  // a daemon slot given back
   std::map<std::string, std::vector<std::pair<millis, int>>> held_steps;  // (at, +1|-1) per model
-  {
-    reader db(dir / "vidq.db");
-    db.each("SELECT state, coalesce(error_code, ''), count(*) FROM jobs GROUP BY 1, 2", [&](sqlite3_stmt* s) {
-      const auto n = sqlite3_column_int64(s, 2);
-      if (col(s, 0) == "succeeded") f.succeeded += static_cast<std::size_t>(n);
-      else f.failed_by_code[col(s, 0) + (col(s, 1).empty() ? "" : ":" + col(s, 1))] += n;
-    });
-    db.each(
-        "SELECT j.request_id, e.at, j.model, e.from_state, e.to_state, e.detail FROM job_events e JOIN jobs j ON j.id = e.job_id "
-        "WHERE (e.from_state = 'processing' AND e.to_state IN ('downloading', 'failed')) "
-        "   OR (e.from_state = 'submitting' AND e.to_state IN ('queued', 'failed'))",
-        [&](sqlite3_stmt* s) {
-          const millis at = sqlite3_column_int64(s, 1);
-          releases_by_model[col(s, 2)].push_back(at);
-          // poll_deadline is the daemon giving up on a stuck task, not a detection.
-          if (col(s, 3) == "processing" && col(s, 5).rfind("poll_deadline", 0) != 0) detected[col(s, 0)] = at;
-        });
-    db.each("SELECT j.model, e.at, coalesce(e.from_state, ''), e.to_state FROM job_events e JOIN jobs j ON j.id = e.job_id "
-            "ORDER BY e.at, e.id",
-            [&](sqlite3_stmt* s) {
-              auto held = [](const std::string& st) { return st == "submitting" || st == "processing" ? 1 : 0; };
-              const int d = held(col(s, 3)) - held(col(s, 2));
-              if (d != 0) held_steps[col(s, 0)].emplace_back(sqlite3_column_int64(s, 1), d);
-            });
+  for (const auto& r : query("SELECT state, coalesce(error_code, ''), count(*) FROM jobs GROUP BY 1, 2")) {
+    const auto n = std::stoll(r[2]);
+    if (r[0] == "succeeded") f.succeeded += static_cast<std::size_t>(n);
+    else f.failed_by_code[r[0] + (r[1].empty() ? "" : ":" + r[1])] += n;
+  }
+  for (const auto& r : query(
+           "SELECT j.request_id, e.at, j.model, e.from_state, e.to_state, e.detail FROM job_events e JOIN jobs j ON j.id = "
+           "e.job_id WHERE (e.from_state = 'processing' AND e.to_state IN ('downloading', 'failed')) "
+           "   OR (e.from_state = 'submitting' AND e.to_state IN ('queued', 'failed'))")) {
+    const millis at = std::stoll(r[1]);
+    releases_by_model[r[2]].push_back(at);
+    // poll_deadline is the daemon giving up on a stuck task, not a detection.
+    if (r[3] == "processing" && r[5].rfind("poll_deadline", 0) != 0) detected[r[0]] = at;
+  }
+  for (const auto& r : query("SELECT j.model, e.at, coalesce(e.from_state, ''), e.to_state FROM job_events e JOIN jobs j "
+                             "ON j.id = e.job_id ORDER BY e.at, e.id")) {
+    auto held = [](const std::string& st) { return st == "submitting" || st == "processing" ? 1 : 0; };
+    const int d = held(r[3]) - held(r[2]);
+    if (d != 0) held_steps[r[0]].emplace_back(std::stoll(r[1]), d);
   }
 
   double whole_busy = 0, whole_stuck = 0;
@@ -313,13 +369,19 @@ run_figures one_run(const options& o, bool faults_on, int run_index) {
   return f;
 }
 
-void print(const options& o, const run_figures& f) {
+// The two figures the backends are compared on (issue 14: within 2 % of each other).
+struct headline {
+  double util_steady = 0;
+  double polls_per_job = 0;
+};
+
+headline print(const options& o, const run_figures& f) {
   const double ts = o.time_scale;
   std::vector<double> all_detect, all_frac;
   double steady_busy = 0, steady_cap = 0, full_busy = 0, full_cap = 0, loss = 0, steady_stuck = 0;
   std::size_t stuck = 0;
-  std::printf("\n== faults %s, run %d: %zu jobs, %zu models, tier %s (cap %d per model), time scale %g\n", f.faults.c_str(),
-              f.run, f.jobs, f.lanes.size(), o.tier.c_str(), vidq::sim::cap_of_tier(o.tier), ts);
+  std::printf("\n== %s, faults %s, run %d: %zu jobs, %zu models, tier %s (cap %d per model), time scale %g\n",
+              f.backend.c_str(), f.faults.c_str(), f.run, f.jobs, f.lanes.size(), o.tier.c_str(), vidq::sim::cap_of_tier(o.tier), ts);
   std::printf("daemon exit %d after %.1f s; succeeded %zu", f.exit_code, f.wall_s, f.succeeded);
   for (const auto& [k, n] : f.failed_by_code) std::printf(", %s %lld", k.c_str(), static_cast<long long>(n));
   std::printf("\nsimulator: %zu tasks, %lld submissions, %lld polls, %lld cap rejections (1302), errors %s, faults %s\n",
@@ -382,6 +444,7 @@ void print(const options& o, const run_figures& f) {
                                   {"daemon_held_slots_mean", l.held_mean}};
   }
   const json::object out{{"run", f.run},
+                         {"backend", f.backend},
                          {"faults", f.faults},
                          {"time_scale", ts},
                          {"tier", o.tier},
@@ -407,6 +470,7 @@ void print(const options& o, const run_figures& f) {
                          {"lanes", lanes}};
   std::printf("%s\n", json::serialize(out).c_str());
   std::fflush(stdout);
+  return {util_steady, polls_per_job};
 }
 
 }  // namespace
@@ -417,12 +481,25 @@ int main(int argc, char** argv) {
   std::printf("vidq %s; %d jobs per model (%zu models), tier %s, time scale %g, faults %s, %d run(s)\n", bench::vidq_binary(),
               o.jobs, o.models.size(), o.tier.c_str(), o.time_scale, o.faults.c_str(), o.runs);
   bool ok = true;
+  const std::vector<std::string> backends =
+      o.backend == "both" ? std::vector<std::string>{"sqlite", "postgres"} : std::vector<std::string>{o.backend};
   for (int r = 1; r <= o.runs; ++r) {
     for (const bool faults_on : {false, true}) {
       if ((faults_on && o.faults == "off") || (!faults_on && o.faults == "default")) continue;
-      const auto f = one_run(o, faults_on, r);
-      print(o, f);
-      ok = ok && f.exit_code == 0;
+      std::map<std::string, headline> by_backend;
+      for (const auto& backend : backends) {
+        const auto f = one_run(o, faults_on, r, backend);
+        by_backend[backend] = print(o, f);
+        ok = ok && f.exit_code == 0;
+      }
+      if (by_backend.size() == 2) {
+        const auto& lite = by_backend["sqlite"];
+        const auto& pg = by_backend["postgres"];
+        std::printf("PARITY run %d faults %s: utilization steady postgres/sqlite %.4f (%.3f / %.3f), polls/job "
+                    "postgres/sqlite %.4f (%.2f / %.2f)\n",
+                    r, faults_on ? "default" : "off", pg.util_steady / lite.util_steady, pg.util_steady,
+                    lite.util_steady, pg.polls_per_job / lite.polls_per_job, pg.polls_per_job, lite.polls_per_job);
+      }
     }
   }
   return ok ? 0 : 1;

@@ -64,8 +64,13 @@ sim_host::~sim_host() { stop(); }
 namespace {
 
 // [database], [output] and [tls]: what every benchmark's vidq.toml opens with.
-void write_head(std::ostream& toml, const sim_host& host) {
-  toml << "[database]\npath = \"vidq.db\"\n[output]\ndir = \"videos\"\n"
+void write_head(std::ostream& toml, const sim_host& host, const daemon_tuning& tuning) {
+  if (tuning.database_url.empty()) {
+    toml << "[database]\npath = \"vidq.db\"\n";
+  } else {
+    toml << "[database]\nurl = \"" << tuning.database_url << "\"\n";
+  }
+  toml << "[output]\ndir = \"videos\"\n"
        << "[tls]\nca_file = \"" << host.ca_cert().string() << "\"\n";
 }
 
@@ -89,7 +94,7 @@ void write_scaled_tail(std::ostream& toml, double ts, const daemon_tuning& tunin
        << tuning.backlog_poll_worth_s.value_or(ops::polling_config{}.backlog_poll_worth_ms / 1000.0) * ts << "\n"
        << "[retry]\nbase_delay_seconds = " << std::max(0.01, 2.0 * ts) << "\n"
        << "max_delay_seconds = " << std::max(0.01, 300.0 * ts) << "\n"
-       << "[status]\nlisten = \"127.0.0.1:0\"\n";
+       << (tuning.database_url.empty() ? "[status]\nlisten = \"127.0.0.1:0\"\n" : "");
 }
 
 }  // namespace
@@ -97,7 +102,7 @@ void write_scaled_tail(std::ostream& toml, double ts, const daemon_tuning& tunin
 void write_scaled_config(const fs::path& file, const sim_host& host, const std::string& tier, double ts,
                          const daemon_tuning& tuning) {
   std::ofstream toml(file);
-  write_head(toml, host);
+  write_head(toml, host, tuning);
   write_account(toml, host, "default", key_env, tier);
   write_scaled_tail(toml, ts, tuning);
   ::setenv(key_env, key_of_tier(tier).c_str(), 1);
@@ -106,7 +111,7 @@ void write_scaled_config(const fs::path& file, const sim_host& host, const std::
 void write_scaled_accounts_config(const fs::path& file, const sim_host& host,
                                   const std::vector<bench_account>& accounts, double ts, const daemon_tuning& tuning) {
   std::ofstream toml(file);
-  write_head(toml, host);
+  write_head(toml, host, tuning);
   for (const auto& a : accounts) {
     const std::string env = account_key_env(a.name);
     write_account(toml, host, a.name, env, a.tier);
@@ -224,6 +229,15 @@ std::int64_t reader::scalar(const char* sql) {
   const std::int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
   sqlite3_finalize(s);
   return v;
+}
+
+std::vector<std::vector<std::string>> reader::rows(const char* sql) {
+  std::vector<std::vector<std::string>> out;
+  each(sql, [&](sqlite3_stmt* s) {
+    auto& row = out.emplace_back();
+    for (int i = 0; i < sqlite3_column_count(s); ++i) row.push_back(col(s, i));
+  });
+  return out;
 }
 
 std::string col(sqlite3_stmt* s, int i) {

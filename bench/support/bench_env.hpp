@@ -64,6 +64,8 @@ struct daemon_tuning {
   // [polling] backlog_poll_worth_seconds before scaling (it is slot time, so provider time):
   // nullopt keeps the daemon's default, scaled.
   std::optional<double> backlog_poll_worth_s;
+  // Set: [database] url (PostgreSQL) instead of vidq.db, and no [status] (SQLite only yet).
+  std::string database_url;
 };
 
 // vidq.toml for one account of `tier` on `host`, with every daemon time constant that models
@@ -133,6 +135,8 @@ class reader {
     sqlite3_finalize(s);
   }
   std::int64_t scalar(const char* sql);
+  // Every row, columns as text ("" for NULL): the same shape pg_bench_db::rows returns.
+  std::vector<std::vector<std::string>> rows(const char* sql);
 
  private:
   sqlite3_stmt* prepare(const char* sql);
