@@ -67,13 +67,20 @@ asio::awaitable<void> scheduler::start_polls() {
   poll_wait_.reset();
   next_poll_.reset();
   const millis t = now();
+  // A poll that ends while the query runs (PostgreSQL: it suspends) may have rescheduled its
+  // row after the query's snapshot: that copy says "due" with the old schedule. Such rows
+  // wait for the next pass's fresh look; polling them now would poll twice, and a download
+  // queued meanwhile would find the row busy.
+  polled_while_reading_.clear();
+  reading_due_polls_ = true;
   auto due = co_await store_.due_polls(static_cast<int>(busy_jobs_.size()) + 64);
+  reading_due_polls_ = false;
   if (!due) {
     log::error("polls_unreadable", {{"error", due.error().message()}});
     co_return;
   }
   for (auto& row : *due) {
-    if (busy_jobs_.contains(row.id) || !row.task_id) continue;
+    if (busy_jobs_.contains(row.id) || polled_while_reading_.contains(row.id) || !row.task_id) continue;
     auto budget = poll_budgets_.find(row.account);
     if (budget == poll_budgets_.end() || !clients_.contains(row.account)) continue;  // account left the config
     if (breakers_.is_open(row.account)) continue;  // the probe first; the row stays due
@@ -219,6 +226,7 @@ asio::awaitable<void> scheduler::poll_task(store::job_row row) {
     }
   }
   busy_jobs_.erase(row.id);
+  if (reading_due_polls_) polled_while_reading_.insert(row.id);
   wake();
 }
 

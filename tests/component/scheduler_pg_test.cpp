@@ -120,6 +120,7 @@ TEST_F(SchedulerOnPostgres, TwoDaemonsKeepTheAccountsCapBetweenThem) {
   EXPECT_LE(provider.peak_running, 5) << "the cap is the account's, not each daemon's";
   EXPECT_EQ(provider.peak_running, 5) << "and the two kept it full";
   EXPECT_EQ(provider.submits, 24) << "every job submitted once";
+  RecordProperty("polls", provider.polls);
   EXPECT_EQ(db.scalar("SELECT count(DISTINCT owner) FROM jobs"), 0) << "finished rows have no owner";
   EXPECT_GT(db.scalar("SELECT count(*) FROM job_events WHERE to_state = 'submitting'"), 0);
   a.stop();

@@ -10,6 +10,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -32,6 +35,7 @@ class Scheduler : public ::testing::Test {
  protected:
   test::test_db t;
   store::sqlite_daemon_store daemon_store{t.db, t.clock};
+  store::daemon_store* hot_path = &daemon_store;  // what start() gives the scheduler
   asio::io_context ioc;
   instant_fetcher fetcher;
   ops::metrics metrics;
@@ -81,7 +85,7 @@ class Scheduler : public ::testing::Test {
     opt.free_space = [this](const std::filesystem::path&) { return free_space; };
     sched = std::make_unique<daemon::scheduler>(
         ioc.get_executor(),
-        daemon::scheduler_deps{&t.db, daemon_store, t.clock, fetcher, metrics, notice_transport, notify_targets},
+        daemon::scheduler_deps{&t.db, *hot_path, t.clock, fetcher, metrics, notice_transport, notify_targets},
         std::move(cfg), std::move(clients), opt);
     asio::co_spawn(ioc, sched->run(), [this](std::exception_ptr e, result<void> r) {
       EXPECT_FALSE(e);
@@ -156,6 +160,35 @@ TEST_F(Scheduler, NeverExceedsTheCapAndFinishesEveryJob) {
   // ~15 per job here, the frugal schedule ~4); a busy loop would make thousands.
   EXPECT_LE(provider->polls, 25 * 20) << "the poll schedule, not a busy loop";
   EXPECT_TRUE(sched->stranded().empty()) << "all done: `vidq run --exit-when-idle` exits 0";
+}
+
+// SQLite's store with a round trip's worth of suspension in due_polls, as on PostgreSQL:
+// the answer is read first, then the loop yields, so poll tasks that were running finish
+// and reschedule their rows while the answer is on its way.
+class suspending_due_polls final : public store::sqlite_daemon_store {
+ public:
+  using sqlite_daemon_store::sqlite_daemon_store;
+  task<std::vector<store::job_row>> due_polls(int limit) override {
+    auto rows = co_await sqlite_daemon_store::due_polls(limit);
+    for (int i = 0; i < 10; ++i) co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable);
+    co_return rows;
+  }
+};
+
+TEST_F(Scheduler, ARowRescheduledWhileDuePollsAreReadIsNotPolledAgainFromThatAnswer) {
+  suspending_due_polls slow{t.db, t.clock};
+  hot_path = &slow;
+  enqueue(5);
+  start(config(5));
+  provider->run_time = 30'000;
+  // Polls that end at different moments: an early one wakes the loop, whose due_polls runs
+  // while later ones are still out and end during its suspension.
+  provider->poll_turns = [](int n) { return n % 2 == 0 ? 6 : 0; };
+  drive();
+  EXPECT_TRUE(finished);
+  EXPECT_EQ(count("state = 'succeeded'"), 5);
+  EXPECT_EQ(provider->repeated_polls, 0) << "of " << provider->polls << " polls";
+  sched.reset();  // before `slow`, which it uses
 }
 
 // Issue 13: the run times the polls bracketed are kept in the database (duration_samples),

@@ -188,6 +188,8 @@ TEST(DaemonOnPostgres, ThreeDaemonsShareTheCapsAndFinishADeadAndAStalledOnesTask
   }
   EXPECT_EQ(lanes.size(), 4u) << "both keys served both models";
   EXPECT_EQ(stats.at("cap_rejections").to_number<std::int64_t>(), 0);
+  const double polls_per_task = stats.at("polls").to_number<double>() / stats.at("tasks_created").to_number<double>();
+  RecordProperty("polls_per_task", std::to_string(polls_per_task));
   EXPECT_TRUE(stats.at("duplicate_request_ids").as_array().empty()) << json::serialize(stats.at("duplicate_request_ids"));
 
   // The killed daemon's tasks were finished by the others with the task it had created: the

@@ -10,12 +10,16 @@
 #include "vidq/provider/client.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace vidq::test {
@@ -32,6 +36,12 @@ class scripted_provider final : public provider::provider_client {
   int polls = 0;
   int peak_running = 0;
   int unknown_polls = 0;
+  // Polls of a task at the same instant of the manual clock as an earlier poll of it: a
+  // daemon that polled one row twice for one decision.
+  int repeated_polls = 0;
+  // The n-th poll (from 1) answers after poll_turns(n) turns of the event loop (unset: at
+  // once), as one over the network would: other coroutines run while it is out.
+  std::function<int(int n)> poll_turns;
   bool unreachable = false;  // every request fails before sending (connection refused)
 
   static provider::verdict refused() {
@@ -58,6 +68,10 @@ class scripted_provider final : public provider::provider_client {
   }
   boost::asio::awaitable<provider::poll_result> poll(std::string_view task_id, const provider::poll_context&) override {
     ++polls;
+    if (!polled_at_.emplace(std::string(task_id), clock_.now()).second) ++repeated_polls;
+    for (int i = 0, turns = poll_turns ? poll_turns(polls) : 0; i < turns; ++i) {
+      co_await boost::asio::post(co_await boost::asio::this_coro::executor, boost::asio::use_awaitable);
+    }
     if (unreachable) co_return refused();
     auto it = finish_at_.find(std::string(task_id));
     if (it == finish_at_.end()) {
@@ -77,6 +91,7 @@ class scripted_provider final : public provider::provider_client {
   const std::string& account() const noexcept override { return name_; }
 
  private:
+  std::set<std::pair<std::string, millis>> polled_at_;
   int running() const {
     int n = 0;
     for (const auto& [id, at] : finish_at_) n += clock_.now() < at ? 1 : 0;

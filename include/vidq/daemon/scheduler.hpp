@@ -283,6 +283,9 @@ class scheduler final : public daemon_control {
   std::map<std::uint64_t, std::unique_ptr<task_slot>> tasks_;
   std::uint64_t next_task_ = 0;
   std::set<std::int64_t> busy_jobs_;        // a task is working on these rows
+  // start_polls: rows whose poll ended while due_polls was being read (stale in its answer).
+  bool reading_due_polls_ = false;
+  std::set<std::int64_t> polled_while_reading_;
   std::set<std::int64_t> urls_refreshed_;   // re-polled once after a 403/404 download
   std::set<std::pair<std::string, std::string>> backlogged_;  // lanes that left rows queued
   std::set<std::pair<std::string, std::string>> dense_lanes_;  // backlogged until their last task is in
