@@ -45,10 +45,10 @@ scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config 
       clients_(std::move(clients)),
       opt_(options),
       // Provider time: a time-scaled simulator scales it too.
-      rate_limit_holdoff_(scaled(5'000, cfg_.polling.duration_scale)),
-      admission_(engine::aimd_config{.decrease_factor = 0.5,
-                                     .quiet_period = scaled(60'000, cfg_.polling.duration_scale),
-                                     .decrease_holdoff = rate_limit_holdoff_}),
+      aimd_{.decrease_factor = 0.5,
+            .quiet_period = scaled(60'000, cfg_.polling.duration_scale),
+            .decrease_holdoff = scaled(5'000, cfg_.polling.duration_scale)},
+      admission_(aimd_),
       rng_(options.seed != 0 ? options.seed : std::random_device{}()),
       wake_timer_(ex) {
   if (db_) {
@@ -58,6 +58,10 @@ scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config 
     notifier_->on_progress([this] { wake(); });
   }
   disk_.set_min_free(mib_to_bytes(cfg_.output_min_free_mb));
+  // Several daemons on PostgreSQL back off and recover on a lane as this one does alone.
+  store_.set_lane_backoff({.decrease_factor = aimd_.decrease_factor,
+                           .decrease_holdoff = aimd_.decrease_holdoff,
+                           .quiet_period = aimd_.quiet_period});
   db_lock_ = engine::db_lock_watch(opt_.db_retry);
   if (!opt_.free_space) opt_.free_space = output::free_bytes;
 }

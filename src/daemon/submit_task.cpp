@@ -69,10 +69,6 @@ asio::awaitable<void> scheduler::submit_task(store::job_row row) {
                  {"detail", "the row stays submitting: the next start fails it submit_ambiguous"}});
       } else if (*applied) {
         next_poll_ = next_poll_ ? std::min(*next_poll_, first_poll) : first_poll;
-        if (auto shared = co_await store_.share_accepted(row.account, row.model, configured_cap(row.account));
-            !shared) {
-          log::warn("lane_not_raised", {{"account", row.account}, {"error", shared.error().message()}});
-        }
         log_job(log::level::info, "job_submitted", row,
                 {{"from", "submitting"},
                  {"to", "processing"},
@@ -157,8 +153,7 @@ asio::awaitable<void> scheduler::after_submit_verdict(const store::job_row& row,
         admission_.on_rate_limited(row.account, row.model, t);
         // Other daemons on the lane back off too (PostgreSQL; nothing on SQLite).
         const int cap = configured_cap(row.account);
-        if (auto shared = co_await store_.share_rate_limit(row.account, row.model, cap, t + rate_limit_holdoff_);
-            !shared) {
+        if (auto shared = co_await store_.share_rate_limit(row.account, row.model, cap); !shared) {
           log::warn("rate_limit_not_shared", {{"account", row.account}, {"error", shared.error().message()}});
         }
       }

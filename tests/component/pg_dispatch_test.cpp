@@ -282,7 +282,7 @@ TEST(PgDispatch, AnOrphanedInFlightRowIsAdoptedAndPollsGoToTheirOwner) {
   }));
 }
 
-TEST(PgDispatch, ABackOffAfter1302HoldsForEveryDaemon) {
+TEST(PgDispatch, ABackOffAfter1302HoldsForEveryDaemonAndRecoversWithTime) {
   test::pg_test_db db;
   VIDQ_REQUIRE_PG(db);
   db.migrate();
@@ -291,11 +291,15 @@ TEST(PgDispatch, ABackOffAfter1302HoldsForEveryDaemon) {
   manual_clock clk;
   daemon_view a(ioc, db.conninfo(), clk, "node-a");
   daemon_view b(ioc, db.conninfo(), clk, "node-b");
+  const lane_backoff policy{.decrease_factor = 0.5, .decrease_holdoff = 1'000, .quiet_period = 10'000};
+  a.d.set_lane_backoff(policy);
+  b.d.set_lane_backoff(policy);
   EXPECT_TRUE(run_test(ioc, [&]() -> awaitable<void> {
-    auto lowered = co_await a.d.lower_lane("acct", "cogvideox-3", 10, 0.5, clk.now() + 1'000);
-    EXPECT_TRUE(lowered) << a.db.last_failure().message;
+    EXPECT_TRUE(co_await a.d.lower_lane("acct", "cogvideox-3", 10)) << a.db.last_failure().message;
     auto quiet = co_await b.d.claim(lane_a, 10, "acct", 10);
-    EXPECT_TRUE(quiet && quiet->rows.empty()) << "no claims on the lane while it is quiet";
+    EXPECT_TRUE(quiet && quiet->quiet && quiet->rows.empty()) << "no claims on the lane while it is quiet";
+    // A second 1302 within the holdoff is the same event: no second halving.
+    EXPECT_TRUE(co_await b.d.lower_lane("acct", "cogvideox-3", 10));
     clk.advance(1'001);
     auto halved = co_await b.d.claim(lane_a, 10, "acct", 10);
     EXPECT_TRUE(halved);
@@ -303,16 +307,21 @@ TEST(PgDispatch, ABackOffAfter1302HoldsForEveryDaemon) {
       EXPECT_EQ(halved->limit, 5);
       EXPECT_EQ(halved->rows.size(), 5u) << "b obeys the limit a learned";
     }
-    // Additive increase back to the cap, then the lane forgets the limit.
-    for (int i = 0; i < 5; ++i) EXPECT_TRUE(co_await a.d.raise_lane("acct", "cogvideox-3", 10, 1.0));
-    auto full = co_await b.d.claim(lane_a, 10, "acct", 10);
+    // One slot back per quiet period since the last 1302, up to the cap.
+    clk.advance(10'000);
+    auto one_more = co_await b.d.claim(lane_a, 10, "acct", 10);
+    EXPECT_TRUE(one_more && one_more->limit == 6 && one_more->rows.size() == 1u);
+    clk.advance(100'000);
+    auto full = co_await a.d.claim(lane_a, 10, "acct", 10);
     EXPECT_TRUE(full);
     if (full) {
       EXPECT_EQ(full->limit, 10);
-      EXPECT_EQ(full->rows.size(), 5u);
+      EXPECT_EQ(full->rows.size(), 4u);
     }
+    // With 10 in flight, a 1302 keeps what the provider accepted: max(5, 10 - 1) = 9.
+    EXPECT_TRUE(co_await a.d.lower_lane("acct", "cogvideox-3", 10));
   }));
-  EXPECT_EQ(db.text("SELECT coalesce(limit_now::text, 'none') FROM lanes"), "none");
+  EXPECT_EQ(db.scalar("SELECT limit_now::bigint FROM lanes"), 9);
 }
 
 }  // namespace

@@ -269,8 +269,8 @@ class scheduler final : public daemon_control {
   // The operator's pause/resume through daemon_control, which is synchronous: SQLite only
   // (PostgreSQL has no status server yet; `vidq account pause` is the way there).
   std::optional<store::account_store> accounts_;
-  // After a 1302 no claim on the lane for this long (here, and through the store on PostgreSQL).
-  millis rate_limit_holdoff_;
+  // The AIMD figures of admission_, also given to the store (PostgreSQL shares them).
+  engine::aimd_config aimd_;
   engine::admission admission_;
   engine::fair_share fairness_;
   engine::duration_learner learner_;

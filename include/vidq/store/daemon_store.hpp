@@ -45,6 +45,15 @@ enum class output_reservation {
   moved,     // the row is not downloading (cancelled) or, on PostgreSQL, not ours any more
 };
 
+// How a lane backs off after a 1302 and recovers: engine::aimd_config's figures, which the
+// scheduler scales with the provider's time. PostgreSQL shares the back-off between daemons
+// through its lane rows and needs them there (postgres/dispatch.hpp).
+struct lane_backoff {
+  double decrease_factor = 0.5;
+  millis decrease_holdoff = 5'000;
+  millis quiet_period = 60'000;  // one slot back per period without a 1302
+};
+
 class daemon_store {
  public:
   template <class T>
@@ -115,12 +124,11 @@ class daemon_store {
   // A clean stop: this daemon's lease ends now, so the others adopt what it leaves in
   // flight at their next renewal instead of a lease later.
   virtual task<void> retire() = 0;
-  // The 1302 back-off shared by every daemon claiming on (account, model): after a 1302
-  // the lane's limit halves and nobody claims on it before `quiet_until`; each accepted
-  // submit gives back 1/cap of a slot. SQLite: nothing (one daemon, its admission is enough).
-  virtual task<void> share_rate_limit(std::string_view account, std::string_view model, int cap,
-                                      millis quiet_until) = 0;
-  virtual task<void> share_accepted(std::string_view account, std::string_view model, int cap) = 0;
+  // The 1302 back-off shared by every daemon claiming on (account, model), with the figures
+  // of the daemon's own AIMD (set once, before the first claim). SQLite: nothing (one daemon,
+  // its admission is enough).
+  virtual void set_lane_backoff(const lane_backoff& policy) = 0;
+  virtual task<void> share_rate_limit(std::string_view account, std::string_view model, int cap) = 0;
 
   // ---- Upkeep (housekeeping.hpp): bounded steps, each a short transaction ----
   virtual task<retention_outcome> apply_retention(const ops::retention_config& rules, millis now) = 0;

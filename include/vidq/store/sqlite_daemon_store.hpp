@@ -53,8 +53,8 @@ class sqlite_daemon_store : public daemon_store {  // not final: tests add laten
   task<std::vector<job_row>> adopt_expired(int) override { co_return std::vector<job_row>{}; }
   task<std::int64_t> held_elsewhere() override { co_return std::int64_t{0}; }
   task<void> retire() override { co_return result<void>{}; }
-  task<void> share_rate_limit(std::string_view, std::string_view, int, millis) override { co_return result<void>{}; }
-  task<void> share_accepted(std::string_view, std::string_view, int) override { co_return result<void>{}; }
+  void set_lane_backoff(const lane_backoff&) override {}
+  task<void> share_rate_limit(std::string_view, std::string_view, int) override { co_return result<void>{}; }
 
   task<retention_outcome> apply_retention(const ops::retention_config& rules, millis now) override;
   task<std::int64_t> trim_duration_samples() override;

@@ -38,17 +38,8 @@ task<void> postgres_daemon_store::retire() {
   co_return co_await dispatch_.retire_node();
 }
 
-// The admission's decrease factor (scheduler.cpp): the lane row and the daemon's own AIMD
-// halve together, so one daemon alone behaves as it does on SQLite.
-constexpr double shared_decrease_factor = 0.5;
-
-task<void> postgres_daemon_store::share_rate_limit(std::string_view account, std::string_view model, int cap,
-                                                   millis quiet_until) {
-  return dispatch_.lower_lane(account, model, cap, shared_decrease_factor, quiet_until);
-}
-
-task<void> postgres_daemon_store::share_accepted(std::string_view account, std::string_view model, int cap) {
-  return dispatch_.raise_lane(account, model, cap, 1.0 / std::max(cap, 1));
+task<void> postgres_daemon_store::share_rate_limit(std::string_view account, std::string_view model, int cap) {
+  return dispatch_.lower_lane(account, model, cap);
 }
 
 task<bool> postgres_daemon_store::changed_elsewhere() { co_return std::exchange(changed_, false); }

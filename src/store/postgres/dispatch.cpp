@@ -3,6 +3,7 @@
 #include "vidq/store/charge_store.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace vidq::store::pg {
 
@@ -68,6 +69,14 @@ std::vector<job_row> read_all(const rows& r) {
 
 // The owner guard every write of a claimed row carries: $1 id, $2 node, $3 epoch.
 #define VIDQ_OWNED " WHERE id = $1 AND owner = $2 AND epoch = $3 "
+
+// A lane's limit at `t` from its row (floor(limit_now), limited_at, …): the cap when it was
+// never limited, else the limit after the last 1302 plus one slot per quiet period since.
+std::int64_t lane_limit(const rows& lane, int cap, millis t, millis quiet_period) {
+  if (!lane.opt_text(0, 0)) return cap;
+  const std::int64_t regained = (t - lane.int64(0, 1)) / std::max<millis>(1, quiet_period);
+  return std::min<std::int64_t>(cap, lane.int64(0, 0) + std::max<std::int64_t>(0, regained));
+}
 
 }  // namespace
 
@@ -155,14 +164,16 @@ awaitable<result<claim_outcome>> dispatch::claim(const queue_group& group, int l
                                     args(text(serving), text(group.model), number(cap)));
     if (!created) co_return created.error();
     auto lane = co_await c.query(
-        "SELECT limit_now, backoff_until FROM lanes WHERE account = $1 AND model = $2 FOR UPDATE",
+        "SELECT floor(limit_now)::bigint, limited_at, backoff_until FROM lanes WHERE account = $1 AND model = $2 "
+        "FOR UPDATE",
         args(text(serving), text(group.model)));
     if (!lane) co_return lane.error();
     claim_outcome out;
     out.limit = cap;
     if (lane->size() == 1) {
-      if (auto lowered = lane->opt_text(0, 0)) out.limit = std::min<std::int64_t>(cap, std::stoll(*lowered));
-      if (lane->int64(0, 1) > t) co_return out;  // quiet after a 1302: nothing to claim
+      out.limit = lane_limit(*lane, cap, t, backoff_.quiet_period);
+      out.quiet = lane->int64(0, 2) > t;
+      if (out.quiet) co_return out;  // within a 1302's holdoff: nothing to claim
     }
     // 2. The slots held, counted after the lock: this statement's snapshot includes every
     //    claim committed by the claimers that held the lock before us.
@@ -255,28 +266,38 @@ awaitable<result<std::vector<dispatch_store::duration_sample>>> dispatch::recent
 
 // ---- Shared back-off ---------------------------------------------------------------------
 
-awaitable<result<void>> dispatch::lower_lane(std::string_view account, std::string_view model, int cap,
-                                             double factor, millis quiet_until) {
-  auto r = co_await db_.query(
-      "INSERT INTO lanes AS l (account, model, cap, limit_now, backoff_until)"
-      " VALUES ($1, $2, $3::int, greatest(1, floor($3::int * $4::float8)), $5::bigint) "
-      "ON CONFLICT (account, model) DO UPDATE SET"
-      " limit_now = greatest(1, floor(coalesce(l.limit_now, excluded.cap) * $4::float8)),"
-      " backoff_until = greatest(l.backoff_until, excluded.backoff_until)",
-      args(text(account), text(model), number(cap), std::to_string(factor), number(quiet_until)));
-  if (!r) co_return r.error();
-  co_return result<void>{};
-}
-
-awaitable<result<void>> dispatch::raise_lane(std::string_view account, std::string_view model, int cap,
-                                             double step) {
-  // Only a lowered lane is written: at full cap an accepted submit costs no lane write.
-  auto r = co_await db_.query(
-      "UPDATE lanes SET limit_now = CASE WHEN limit_now + $4::float8 >= $3::int THEN NULL ELSE limit_now + $4::float8 END "
-      "WHERE account = $1 AND model = $2 AND limit_now IS NOT NULL",
-      args(text(account), text(model), number(cap), std::to_string(step)));
-  if (!r) co_return r.error();
-  co_return result<void>{};
+awaitable<result<void>> dispatch::lower_lane(std::string_view account, std::string_view model, int cap) {
+  const millis t = clock_.now();
+  const std::string lane_account(account);
+  const std::string lane_model(model);
+  co_return co_await db_.transaction<void>([&](connection& c) -> awaitable<result<void>> {
+    auto created = co_await c.query("INSERT INTO lanes(account, model, cap) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                                    args(text(lane_account), text(lane_model), number(cap)));
+    if (!created) co_return created.error();
+    auto lane = co_await c.query(
+        "SELECT floor(limit_now)::bigint, limited_at, backoff_until FROM lanes WHERE account = $1 AND model = $2 "
+        "FOR UPDATE",
+        args(text(lane_account), text(lane_model)));
+    if (!lane) co_return lane.error();
+    auto held = co_await c.query(
+        "SELECT count(*) FROM jobs WHERE account = $1 AND model = $2 AND state IN ('submitting', 'processing')",
+        args(text(lane_account), text(lane_model)));
+    if (!held) co_return held.error();
+    // engine::admission::on_rate_limited, on the lane every daemon reads: the jobs in flight
+    // other than the refused one are what the provider accepted, a floor for the new limit.
+    const std::int64_t current = lane_limit(*lane, cap, t, backoff_.quiet_period);
+    const millis last_limited = lane->opt_text(0, 0) ? lane->int64(0, 1) : 0;
+    std::int64_t base = current;
+    if (t - last_limited >= backoff_.decrease_holdoff) {
+      const auto halved = static_cast<std::int64_t>(std::floor(static_cast<double>(current) * backoff_.decrease_factor));
+      base = std::clamp<std::int64_t>(std::max(halved, held->int64(0, 0) - 1), 1, std::max<std::int64_t>(1, current - 1));
+    }
+    auto updated = co_await c.query(
+        "UPDATE lanes SET limit_now = $3, limited_at = $4, backoff_until = $5 WHERE account = $1 AND model = $2",
+        args(text(lane_account), text(lane_model), number(base), number(t), number(t + backoff_.decrease_holdoff)));
+    if (!updated) co_return updated.error();
+    co_return result<void>{};
+  });
 }
 
 // ---- Guarded writes ----------------------------------------------------------------------

@@ -53,8 +53,8 @@ class postgres_daemon_store final : public daemon_store {
   task<std::vector<job_row>> adopt_expired(int limit) override;
   task<std::int64_t> held_elsewhere() override;
   task<void> retire() override;
-  task<void> share_rate_limit(std::string_view account, std::string_view model, int cap, millis quiet_until) override;
-  task<void> share_accepted(std::string_view account, std::string_view model, int cap) override;
+  void set_lane_backoff(const lane_backoff& policy) override { dispatch_.set_lane_backoff(policy); }
+  task<void> share_rate_limit(std::string_view account, std::string_view model, int cap) override;
 
   task<retention_outcome> apply_retention(const ops::retention_config& rules, millis now) override;
   task<std::int64_t> trim_duration_samples() override;

@@ -34,6 +34,7 @@ struct claim_outcome {
   std::vector<job_row> rows;  // with the epoch this node owns them at
   std::int64_t in_flight_before = 0;  // slots held on (account, model), counted under the lock
   std::int64_t limit = 0;             // the lane's limit then: min(cap, AIMD limit)
+  bool quiet = false;                 // within a 1302's holdoff: nothing was claimed
 };
 
 class dispatch {
@@ -76,13 +77,14 @@ class dispatch {
   boost::asio::awaitable<result<std::vector<dispatch_store::duration_sample>>> recent_duration_samples(int limit);
 
   // ---- Shared back-off (AIMD through the lane row) ----
-  // After a 1302 on (account, model): the limit becomes max(1, floor(limit × factor)) and
-  // nobody claims on the lane before `quiet_until`.
-  boost::asio::awaitable<result<void>> lower_lane(std::string_view account, std::string_view model, int cap,
-                                                  double factor, millis quiet_until);
-  // After an accepted submit: the limit grows by `step` towards cap (NULL again at cap).
-  boost::asio::awaitable<result<void>> raise_lane(std::string_view account, std::string_view model, int cap,
-                                                  double step);
+  // How lanes back off and recover (the daemon's own AIMD figures): used by claim() and
+  // lower_lane(). Until set, lanes recover a slot per minute.
+  void set_lane_backoff(const lane_backoff& policy) { backoff_ = policy; }
+  // After a 1302 on (account, model), as engine::admission does for one daemon: the lane's
+  // limit becomes clamp(max(floor(limit × factor), in flight − 1), 1, limit − 1), nobody
+  // claims on it for the holdoff, and it grows back by one slot per quiet period. A repeat
+  // within the holdoff only restarts the quiet period. `cap`: the account's configured cap.
+  boost::asio::awaitable<result<void>> lower_lane(std::string_view account, std::string_view model, int cap);
 
   // ---- Guarded writes: each changes the row only if this node still owns it at that
   // epoch and it is in the state the caller saw; false otherwise (lost lease, or an
@@ -121,6 +123,7 @@ class dispatch {
   pool& db_;
   const clock& clock_;
   std::string node_;
+  lane_backoff backoff_;
 };
 
 }  // namespace vidq::store::pg
