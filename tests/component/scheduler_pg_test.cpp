@@ -174,13 +174,7 @@ TEST_F(SchedulerOnPostgres, OneDaemonsRateLimitHoldsTheOthersBack) {
   // The provider's real limit is 3 tasks, below the configured cap of 5: the 4th gets 1302.
   provider.refuse = [](int running_now) -> std::optional<provider::verdict> {
     if (running_now < 3) return std::nullopt;
-    provider::verdict v;
-    v.what = provider::action::retry;
-    v.hint = provider::retry_hint::rate_limited;
-    v.error_code = "1302";
-    v.message = "too many requests";
-    v.consumes_attempt = false;
-    return v;
+    return test::scripted_provider::rate_limited();
   };
   daemon_on_pg a(db.conninfo(), clock, "node-a", provider, 5);
   for (int i = 0; i < 100 && provider.submits <= provider.accepted; ++i) {
@@ -188,6 +182,8 @@ TEST_F(SchedulerOnPostgres, OneDaemonsRateLimitHoldsTheOthersBack) {
     a.run_a_little();
   }
   ASSERT_GT(provider.submits, provider.accepted) << "a met the provider's limit";
+  // The lane's write follows the refusal by a round trip or two; the clock stands still.
+  for (int i = 0; i < 100 && db.scalar("SELECT count(limit_now) FROM lanes") == 0; ++i) a.run_a_little();
   // Shared through the lane row: the limit lowered (to what was in flight then, less the
   // refused submit: AIMD's floor), and nobody claims until the holdoff ends.
   const auto limit = db.scalar("SELECT limit_now::bigint FROM lanes WHERE account = 'default' AND model = 'cogvideox-3'");

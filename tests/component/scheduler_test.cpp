@@ -225,13 +225,7 @@ TEST_F(Scheduler, RateLimitsLowerTheCapWithoutSpendingAttempts) {
   // A foreign client holds two of the four slots: the provider refuses a third task.
   provider->refuse = [](int running_now) -> std::optional<verdict> {
     if (running_now < 2) return std::nullopt;
-    verdict v;
-    v.what = provider::action::retry;
-    v.hint = provider::retry_hint::rate_limited;
-    v.error_code = "1302";
-    v.message = "concurrency limit";
-    v.consumes_attempt = false;
-    return v;
+    return scripted_provider::rate_limited();
   };
   drive();
   ASSERT_TRUE(finished);

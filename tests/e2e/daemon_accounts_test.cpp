@@ -16,8 +16,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-constexpr const char* sim_v1 = "sim-key-v1-1111111111111111";
-constexpr const char* second_key_env = "VIDQ_E2E_API_KEY_2";
 
 std::int64_t count(const daemon_harness& h, const std::string& where) {
   return h.scalar("SELECT count(*) FROM jobs WHERE " + where);
@@ -29,14 +27,8 @@ std::string summary(const daemon_harness& h) {
       "count(*) AS s FROM jobs GROUP BY account, state, error_code)");
 }
 
-std::string account(const std::string& name, const std::string& key_env, const std::string& tier,
-                    const std::string& base_url = "@BASE_URL@") {
-  return "[[accounts]]\nname = \"" + name + "\"\nbase_url = \"" + base_url + "\"\napi_key_env = \"" + key_env +
-         "\"\ntier = \"" + tier + "\"\n";
-}
-
 TEST(DaemonAccounts, ASingleAccountNamedMainServesPlainSqlRows) {
-  daemon_harness h({.accounts_toml = account("main", daemon_key_env, "V0")});
+  daemon_harness h({.accounts_toml = account_toml("main", daemon_key_env, "V0")});
   ASSERT_EQ(h.vidq("migrate").exit_code, 0);
   ASSERT_EQ(h.scalar("SELECT count(*) FROM jobs"), 0);
   // What a cron job writes: no account, so the column default 'default', which no
@@ -60,7 +52,8 @@ TEST(DaemonAccounts, TwoKeysOfDifferentTiersShareOneQueueByTheirCaps) {
   // shared cores, bound the throughput even in the ASan build: only then does work split by
   // the caps (at 0.005 a loaded machine measured 1.56, at 0.015 under ASan 1.54).
   daemon_harness h({.time_scale = 0.03,
-                    .accounts_toml = account("small", daemon_key_env, "V0") + account("large", second_key_env, "V1")});
+                    .accounts_toml =
+                        account_toml("small", daemon_key_env, "V0") + account_toml("large", second_key_env, "V1")});
   // 300 jobs with no account at all.
   std::vector<std::string> lines;
   for (int i = 0; i < 300; ++i) {
@@ -122,7 +115,7 @@ TEST(DaemonAccounts, AClosedProviderPortFailsNothingAndSpendsNoAttempt) {
 }
 
 TEST(DaemonAccounts, AWrongBaseUrlWaitsForTheFixedConfigInsteadOfFailingJobs) {
-  daemon_settings wrong{.accounts_toml = account("default", daemon_key_env, "V0", "@ORIGIN@/api/v4")};
+  daemon_settings wrong{.accounts_toml = account_toml("default", daemon_key_env, "V0", "@ORIGIN@/api/v4")};
   daemon_harness h(wrong);
   ASSERT_EQ(h.import_jobs(daemon_harness::jobs(20, "cogvideox-flash", "typo")).exit_code, 0);
   const pid_t pid = h.start();
@@ -154,7 +147,7 @@ TEST(DaemonAccounts, ExitWhenIdleWithABadKeyExitsFourAndSaysWhy) {
 }
 
 TEST(DaemonAccounts, EnqueueAndImportRefuseAnAccountTheConfigDoesNotHave) {
-  daemon_harness h({.accounts_toml = account("main", daemon_key_env, "V0")});
+  daemon_harness h({.accounts_toml = account_toml("main", daemon_key_env, "V0")});
   const auto enqueue = h.vidq("enqueue -m cogvideox-flash -p 'a teapot' -a other");
   EXPECT_EQ(enqueue.exit_code, 2) << enqueue.out;
   EXPECT_NE(enqueue.out.find("no account named 'other'"), std::string::npos) << enqueue.out;

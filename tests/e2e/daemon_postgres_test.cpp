@@ -22,13 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace json = boost::json;
 
-constexpr const char* sim_v1 = "sim-key-v1-1111111111111111";
-constexpr const char* second_key_env = "VIDQ_E2E_API_KEY_2";
-
-std::string account(const std::string& name, const std::string& key_env, const std::string& tier) {
-  return "[[accounts]]\nname = \"" + name + "\"\nbase_url = \"@BASE_URL@\"\napi_key_env = \"" + key_env +
-         "\"\ntier = \"" + tier + "\"\n";
-}
 
 // `n` jobs of `model` in `batch`, as a cron job would write them: no account (any serves).
 void insert_jobs(pg_test_db& db, int n, const std::string& model, const std::string& batch) {
@@ -127,7 +120,8 @@ TEST(DaemonOnPostgres, ThreeDaemonsShareTheCapsAndFinishADeadAndAStalledOnesTask
   sim_cfg.durations["cogvideox-2:quality"] = {60, 90};
   constexpr double lease_seconds = 3;
   daemon_harness h({.time_scale = 0.02,
-                    .accounts_toml = account("small", daemon_key_env, "V0") + account("large", second_key_env, "V1"),
+                    .accounts_toml =
+                        account_toml("small", daemon_key_env, "V0") + account_toml("large", second_key_env, "V1"),
                     .postgres = &db,
                     .lease_seconds = lease_seconds},
                    sim_cfg);

@@ -31,6 +31,12 @@ std::string file_sha256(const fs::path& p) {
 
 }  // namespace
 
+std::string account_toml(const std::string& name, const std::string& key_env, const std::string& tier,
+                         const std::string& base_url) {
+  return "[[accounts]]\nname = \"" + name + "\"\nbase_url = \"" + base_url + "\"\napi_key_env = \"" + key_env +
+         "\"\ntier = \"" + tier + "\"\n";
+}
+
 bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {

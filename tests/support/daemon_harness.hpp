@@ -21,6 +21,13 @@ namespace vidq::test {
 class pg_test_db;
 
 inline constexpr const char* daemon_key_env = "VIDQ_E2E_API_KEY";
+// A second account's key variable, and the simulator's V1 key tests put in it.
+inline constexpr const char* second_key_env = "VIDQ_E2E_API_KEY_2";
+inline constexpr const char* sim_v1 = "sim-key-v1-1111111111111111";
+
+// One [[accounts]] table for daemon_settings::accounts_toml.
+std::string account_toml(const std::string& name, const std::string& key_env, const std::string& tier,
+                         const std::string& base_url = "@BASE_URL@");
 
 // Polls `ready` every 10 ms until it holds or `timeout` passes; returns its last answer.
 bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds timeout);

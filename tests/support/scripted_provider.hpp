@@ -44,6 +44,17 @@ class scripted_provider final : public provider::provider_client {
   std::function<int(int n)> poll_turns;
   bool unreachable = false;  // every request fails before sending (connection refused)
 
+  // What the provider answers a submit over its concurrency limit (HTTP 429, code 1302).
+  static provider::verdict rate_limited() {
+    provider::verdict v;
+    v.what = provider::action::retry;
+    v.hint = provider::retry_hint::rate_limited;
+    v.error_code = "1302";
+    v.message = "concurrency limit";
+    v.consumes_attempt = false;
+    return v;
+  }
+
   static provider::verdict refused() {
     provider::verdict v;
     v.what = provider::action::retry;
