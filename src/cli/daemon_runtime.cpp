@@ -152,9 +152,7 @@ std::unique_ptr<daemon_runtime> daemon_runtime::create(asio::io_context& ioc, co
   }
   rt->notify_targets = std::move(*targets);
   rt->notice_transport.emplace(*rt->notify_http, clk);
-  net::download_options downloads;
-  downloads.part_suffix = std::move(part_suffix);
-  rt->fetcher.emplace(*rt->http, cfg.output_dir, std::move(downloads));
+  rt->fetcher.emplace(*rt->http, cfg.output_dir, net::download_options{}, std::move(part_suffix));
   return rt;
 }
 

@@ -41,7 +41,7 @@ daemon::scheduler_options scheduler_options_for(const run_options& opt);
 struct daemon_runtime {
   // nullptr after reporting why, a config error (exit 2): TLS cannot be set up, an
   // account's key or a [[notify]] secret does not load.
-  // `part_suffix`: the name a download has until it is complete (net::download_options).
+  // `part_suffix`: what a download's name ends in until it is complete (net::download).
   static std::unique_ptr<daemon_runtime> create(boost::asio::io_context& ioc, const ops::config& cfg,
                                                 const vidq::clock& clk, std::string part_suffix = ".part");
 

@@ -148,8 +148,11 @@ verdict classify_download_error(const net::request_error& e, bool urls_refreshed
 }
 
 https_result_fetcher::https_result_fetcher(net::https_client& http, std::filesystem::path output_dir,
-                                           net::download_options options)
-    : http_(http), output_dir_(std::move(output_dir)), options_(std::move(options)) {}
+                                           net::download_options options, std::string part_suffix)
+    : http_(http),
+      output_dir_(std::move(output_dir)),
+      options_(std::move(options)),
+      part_suffix_(std::move(part_suffix)) {}
 
 boost::asio::awaitable<fetch_result> https_result_fetcher::fetch(const fetch_request& req) {
   const std::filesystem::path stem =
@@ -164,7 +167,8 @@ boost::asio::awaitable<fetch_result> https_result_fetcher::fetch(const fetch_req
   // Named arguments (GCC 12: no aggregate temporaries inside a co_await expression).
   std::string video_url = req.video_url;
   net::download_options video_options = options_;
-  auto video = co_await net::download(http_, std::move(video_url), video_path, std::move(video_options));
+  auto video =
+      co_await net::download(http_, std::move(video_url), video_path, std::move(video_options), part_suffix_);
   if (!video) co_return classify_download_error(video.error(), req.urls_refreshed);
 
   fetched out;
@@ -178,7 +182,8 @@ boost::asio::awaitable<fetch_result> https_result_fetcher::fetch(const fetch_req
   std::filesystem::path cover_path = stem.string() + ".png";
   std::string cover_url = req.cover_url;
   net::download_options cover_options = options_;
-  auto cover = co_await net::download(http_, std::move(cover_url), cover_path, std::move(cover_options));
+  auto cover =
+      co_await net::download(http_, std::move(cover_url), cover_path, std::move(cover_options), part_suffix_);
   if (cover) {
     out.cover_path = named_by_content(cover_path);
   } else {

@@ -72,7 +72,7 @@ awaitable<bool> drain(connection& c, http::response_parser<http::buffer_body>& p
 
 awaitable<net_result<download_result>> run_download(https_client& client, std::string url,
                                                     std::filesystem::path dest,
-                                                    download_options options) {
+                                                    download_options options, std::string_view part_suffix) {
   auto cs = co_await asio::this_coro::cancellation_state;
   const client_options& co = client.options();
   const timeouts& t = options.deadlines ? *options.deadlines : co.deadlines;
@@ -151,7 +151,7 @@ awaitable<net_result<download_result>> run_download(https_client& client, std::s
       co_return request_error{net_errc::body_too_large, delivery::maybe_delivered,
                               step::read_body, status, reused, {}};
     }
-    auto file = part_file::create(dest, options.part_suffix);
+    auto file = part_file::create(dest, part_suffix);
     if (!file) {
       co_return request_error{file.error(), delivery::maybe_delivered, step::file, status,
                               reused, {}};
@@ -183,11 +183,11 @@ awaitable<net_result<download_result>> run_download(https_client& client, std::s
 
 awaitable<net_result<download_result>> download(https_client& client, std::string url,
                                                 std::filesystem::path dest,
-                                                download_options options) {
+                                                download_options options, std::string_view part_suffix) {
   // As in https_client::request: handle cancellation ourselves, restore the caller's mode.
   const bool throw_before = co_await asio::this_coro::throw_if_cancelled();
   co_await asio::this_coro::throw_if_cancelled(false);
-  auto r = co_await run_download(client, std::move(url), std::move(dest), std::move(options));
+  auto r = co_await run_download(client, std::move(url), std::move(dest), std::move(options), part_suffix);
   co_await asio::this_coro::throw_if_cancelled(throw_before);
   co_return r;
 }

@@ -63,9 +63,10 @@ class result_fetcher {
 
 class https_result_fetcher final : public result_fetcher {
  public:
-  // `http` must outlive this object. Files go under `output_dir` (created when missing).
+  // `http` must outlive this object. Files go under `output_dir` (created when missing),
+  // written as `<name><part_suffix>` until complete (net::download).
   https_result_fetcher(net::https_client& http, std::filesystem::path output_dir,
-                       net::download_options options = {});
+                       net::download_options options = {}, std::string part_suffix = ".part");
   boost::asio::awaitable<fetch_result> fetch(const fetch_request& req) override;
   // A SIGHUP reload's [output] dir: fetches that start afterwards write there.
   void set_output_dir(std::filesystem::path output_dir) { output_dir_ = std::move(output_dir); }
@@ -74,6 +75,7 @@ class https_result_fetcher final : public result_fetcher {
   net::https_client& http_;
   std::filesystem::path output_dir_;
   net::download_options options_;
+  std::string part_suffix_;
 };
 
 // The folder name for a batch: only [A-Za-z0-9._-], never empty, never "." or "..", no

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,8 +28,6 @@ struct download_options {
   std::optional<timeouts> deadlines;
   std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
   std::optional<proxy_settings> proxy;  // replaces the client's options().proxy; every hop
-  // The file is written as `<dest><part_suffix>` until it is complete (net/part_file.hpp).
-  std::string part_suffix = ".part";
 };
 
 struct download_result {
@@ -53,9 +52,15 @@ struct download_result {
 // but filled in as for request().
 // Cancellation (terminal, via the slot): the transfer stops, the connection is closed, the
 // `.part` removed, and the result is operation_aborted.
+// The file is written as `<dest><part_suffix>` until it is complete (net/part_file.hpp;
+// several daemons sharing one directory give each its own). `part_suffix` must stay alive
+// until the download completes. (Not a download_options member: GCC 12 miscompiles an
+// aggregate temporary holding a std::string inside a co_await expression, which the
+// default argument above would be.)
 boost::asio::awaitable<net_result<download_result>> download(https_client& client,
                                                              std::string url,
                                                              std::filesystem::path dest,
-                                                             download_options options = {});
+                                                             download_options options = {},
+                                                             std::string_view part_suffix = ".part");
 
 }  // namespace vidq::net
