@@ -137,7 +137,10 @@ int run_on_postgres(context& ctx, ops::config cfg, const run_options& opt) {
   const system_clock clk;
   const auto where = store::pg::redact_conninfo(cfg.database_url);
   asio::io_context ioc(1);
-  store::pg::pool pool(ioc.get_executor(), {.conninfo = cfg.database_url});
+  // A transaction left open by a paused daemon ends well within its lease, so that the
+  // others can adopt the rows it locked once the lease is over.
+  store::pg::pool pool(ioc.get_executor(), {.conninfo = cfg.database_url,
+                                            .idle_in_transaction_timeout_ms = cfg.database_lease_ms / 3});
   if (!migrate_at_start(ioc, pool, where)) return exit_failure;
 
   const std::string node = node_name(clk);

@@ -61,6 +61,18 @@ asio::awaitable<result<pool::lease>> pool::acquire() {
       }
       failed_connects_ = 0;
       (*opened)->set_call_timeout(options_.call_timeout_ms);
+      if (options_.idle_in_transaction_timeout_ms > 0) {
+        // A daemon paused inside a transaction (SIGSTOP, a frozen VM) would hold its row and
+        // lane locks for as long as it is paused: the server ends such a session instead, so
+        // that the others can adopt what it held (docs/SCALING.md "Leases and adoption").
+        const std::string set = "SET idle_in_transaction_session_timeout = " +
+                                std::to_string(options_.idle_in_transaction_timeout_ms);
+        if (auto r = co_await run_statement(**opened, set); !r) {
+          --open_;
+          last_failure_ = (*opened)->last_failure();
+          co_return r.error();
+        }
+      }
       co_return lease(this, std::move(*opened));
     }
     // All lent: wait until one comes back (give_back cancels the first waiter's timer).

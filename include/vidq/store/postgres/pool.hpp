@@ -34,6 +34,9 @@ struct pool_options {
   millis call_timeout_ms = 30'000;
   // A transaction that lost a serialization or deadlock race is run again this many times.
   int transaction_attempts = 5;
+  // The server ends a session left idle inside a transaction this long (its locks go with
+  // it): a paused daemon must not keep others from the rows it held. 0: the server's setting.
+  millis idle_in_transaction_timeout_ms = 0;
 };
 
 class pool {
