@@ -41,6 +41,10 @@ std::vector<param> args(P&&... p) {
   return out;
 }
 
+// A text or a number as a parameter (libpq's text format carries both).
+inline param text(std::string_view s) { return std::string(s); }
+inline param number(std::int64_t n) { return std::to_string(n); }
+
 // The rows (or the command status) one statement returned.
 class rows {
  public:
