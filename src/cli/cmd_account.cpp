@@ -1,5 +1,5 @@
 // `vidq account pause|resume|list`: operator pauses in the account_pauses table. The running
-// daemon notices the write (PRAGMA data_version) and stops or resumes that account's submits.
+// daemon notices the write (PRAGMA data_version; LISTEN/NOTIFY on PostgreSQL) and stops or resumes that account's submits.
 
 #include "command.hpp"
 #include "format.hpp"
@@ -48,9 +48,9 @@ std::optional<millis> parse_until(const std::string& text, millis now) {
 
 // The session, once `name` is known to be a configured account: a typo exits 2 before the
 // database is even opened, and pauses nothing.
-std::optional<session> session_for(context& ctx, const std::string& name) {
+std::unique_ptr<session> session_for(context& ctx, const std::string& name) {
   auto cfg = load_config_or_report(ctx);
-  if (!cfg) return std::nullopt;
+  if (!cfg) return nullptr;
   if (!cfg->find_account(name)) {
     std::string names;
     for (const auto& a : cfg->accounts) names += (names.empty() ? "" : ", ") + a.name;
@@ -58,7 +58,7 @@ std::optional<session> session_for(context& ctx, const std::string& name) {
                                 (cfg->source.empty() ? std::string("the built-in config") : cfg->source) +
                                 " (configured: " + names + ")");
     ctx.exit_code = exit_usage;
-    return std::nullopt;
+    return nullptr;
   }
   return open_session(ctx, db_access::existing);
 }
@@ -80,8 +80,8 @@ void run_pause(context& ctx, const account_flags& f) {
       return;
     }
   }
-  if (auto r = store::account_store(s->db, s->clock).pause(f.name, f.reason, until, store::paused_by::operator_); !r) {
-    report_error("account pause", s->db.last_error());
+  if (auto r = s->store->pause(f.name, f.reason, until, store::paused_by::operator_); !r) {
+    report_error("account pause", s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }
@@ -92,9 +92,9 @@ void run_pause(context& ctx, const account_flags& f) {
 void run_resume(context& ctx, const account_flags& f) {
   auto s = session_for(ctx, f.name);
   if (!s) return;
-  auto removed = store::account_store(s->db, s->clock).resume(f.name);
+  auto removed = s->store->resume(f.name);
   if (!removed) {
-    report_error("account resume", s->db.last_error());
+    report_error("account resume", s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }
@@ -113,9 +113,9 @@ std::string describe(const store::account_pause_row* p, millis now) {
 void run_list(context& ctx, const account_flags& f) {
   auto s = open_session(ctx, db_access::existing);
   if (!s) return;
-  auto pauses = store::account_store(s->db, s->clock).pauses();
+  auto pauses = s->store->pauses();
   if (!pauses) {
-    report_error("account list", s->db.last_error());
+    report_error("account list", s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }

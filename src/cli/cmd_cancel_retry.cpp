@@ -51,7 +51,7 @@ void run(context& ctx, const selector_options& o, bool cancel) {
   }
   auto s = open_session(ctx, db_access::existing);
   if (!s) return;
-  store::job_store jobs(s->db, s->clock);
+  auto& jobs = *s->store;
   store::job_selector which{o.ids, o.batch.empty() ? std::nullopt : std::optional(o.batch), std::nullopt,
                             std::nullopt};
   if (!o.state.empty()) which.state = parse_job_state(o.state);
@@ -65,7 +65,7 @@ void run(context& ctx, const selector_options& o, bool cancel) {
   std::vector<store::transition_miss> missed;
   auto changed = cancel ? jobs.cancel(which, &missed) : jobs.retry(which, &missed, mode);
   if (!changed) {
-    report_error(verb, s->db.last_error());
+    report_error(verb, s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }

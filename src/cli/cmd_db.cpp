@@ -27,10 +27,10 @@ std::string mib(double bytes) {
 }
 
 void run_backup(context& ctx, const db_flags& f) {
-  auto s = open_session(ctx, db_access::existing);
+  auto s = open_sqlite_session(ctx, db_access::existing, "db backup");
   if (!s) return;
   std::string why;
-  auto done = store::backup(s->db, f.file, {.overwrite = f.force}, why);
+  auto done = store::backup(*s->db, f.file, {.overwrite = f.force}, why);
   if (!done) {
     report_error("backup", why);
     ctx.exit_code = exit_failure;
@@ -43,12 +43,12 @@ void run_backup(context& ctx, const db_flags& f) {
 }
 
 void run_checkpoint(context& ctx, const db_flags& f) {
-  auto s = open_session(ctx, db_access::existing);
+  auto s = open_sqlite_session(ctx, db_access::existing, "db checkpoint");
   if (!s) return;
   const auto mode = f.truncate ? store::checkpoint_mode::truncate : store::checkpoint_mode::passive;
-  auto done = store::checkpoint(s->db, mode);
+  auto done = store::checkpoint(*s->db, mode);
   if (!done) {
-    report_error("checkpoint", s->db.last_error());
+    report_error("checkpoint", s->db->last_error());
     ctx.exit_code = exit_failure;
     return;
   }
@@ -64,7 +64,7 @@ void run_checkpoint(context& ctx, const db_flags& f) {
 }
 
 void run_prune(context& ctx, const db_flags& f) {
-  auto s = open_session(ctx, db_access::existing);
+  auto s = open_sqlite_session(ctx, db_access::existing, "db prune");
   if (!s) return;
   const auto& rules = s->config.retention;
   if (!rules.finished_jobs && !rules.events) {
@@ -73,9 +73,9 @@ void run_prune(context& ctx, const db_flags& f) {
   }
   store::retention_outcome total;
   for (;;) {
-    auto step = store::apply_retention(s->db, rules, s->clock.now(), f.chunk);
+    auto step = store::apply_retention(*s->db, rules, s->clock.now(), f.chunk);
     if (!step) {
-      report_error("prune", s->db.last_error());
+      report_error("prune", s->db->last_error());
       ctx.exit_code = exit_failure;
       break;
     }

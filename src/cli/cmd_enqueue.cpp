@@ -56,11 +56,11 @@ void run_enqueue(context& ctx, const enqueue_options& o) {
     ctx.exit_code = exit_usage;
     return;
   }
-  store::job_store jobs(s->db, s->clock);
+  auto& jobs = *s->store;
   std::int64_t id = 0;
   auto outcome = jobs.insert(std::get<store::new_job>(record), &id);
   if (!outcome) {
-    report_error("enqueue", s->db.last_error());
+    report_error("enqueue", s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }
@@ -68,7 +68,7 @@ void run_enqueue(context& ctx, const enqueue_options& o) {
     // The existing id on stdout, so `id=$(vidq enqueue -k K ...)` works the second time too.
     auto existing = jobs.get_by_key(o.key);
     if (!existing || !*existing) {
-      report_error("enqueue", existing ? "key '" + o.key + "' vanished meanwhile" : s->db.last_error());
+      report_error("enqueue", existing ? "key '" + o.key + "' vanished meanwhile" : s->store->last_error());
       ctx.exit_code = exit_failure;
       return;
     }

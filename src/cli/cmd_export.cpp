@@ -19,15 +19,15 @@ struct export_options {
 };
 
 void run_export(context& ctx, const export_options& o) {
-  auto s = open_session(ctx, db_access::existing);
+  auto s = open_sqlite_session(ctx, db_access::existing, "export");
   if (!s) return;
   store::manifest_filter filter;
   if (!o.batch.empty()) filter.batch = o.batch;
   if (!o.state.empty()) filter.state = parse_job_state(o.state);
-  store::output_store outputs(s->db);
+  store::output_store outputs(*s->db);
   auto rows = outputs.manifest(filter);
   if (!rows) {
-    report_error("export", s->db.last_error());
+    report_error("export", s->db->last_error());
     ctx.exit_code = exit_failure;
     return;
   }

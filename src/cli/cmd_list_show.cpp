@@ -48,10 +48,10 @@ void run_list(context& ctx, const list_options& o) {
   filter.limit = o.limit + 1;
   auto s = open_session(ctx, db_access::existing);
   if (!s) return;
-  store::job_store jobs(s->db, s->clock);
+  auto& jobs = *s->store;
   auto rows = jobs.list(filter);
   if (!rows) {
-    report_error("list", s->db.last_error());
+    report_error("list", s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }
@@ -91,13 +91,13 @@ std::optional<std::int64_t> as_id(const std::string& text) {
 void run_show(context& ctx, const std::string& which, bool by_key, bool json) {
   auto s = open_session(ctx, db_access::existing);
   if (!s) return;
-  store::job_store jobs(s->db, s->clock);
+  auto& jobs = *s->store;
   result<std::optional<store::job_row>> row = std::optional<store::job_row>();
   const auto id_guess = by_key ? std::nullopt : as_id(which);
   if (id_guess) row = jobs.get(*id_guess);
   if (row && !*row) row = jobs.get_by_key(which);
   if (!row) {
-    report_error("show", s->db.last_error());
+    report_error("show", s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }
@@ -109,14 +109,14 @@ void run_show(context& ctx, const std::string& which, bool by_key, bool json) {
   const auto id = (*row)->id;
   auto events = jobs.events(id);
   if (!events) {
-    report_error("show", s->db.last_error());
+    report_error("show", s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }
   // What the provider billed for this job: every attempt's task, from the ledger.
-  auto charges = store::charge_store(s->db).of_job(id);
+  auto charges = s->store->charges_of(id);
   if (!charges) {
-    report_error("show", s->db.last_error());
+    report_error("show", s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }

@@ -36,8 +36,8 @@ namespace asio = boost::asio;
 // health-check deadline; past it a write is retried (scheduler::persist).
 constexpr int daemon_busy_timeout_ms = 25;
 
-int run_on_sqlite(context& ctx, const run_options& opt) {
-  auto s = open_session(ctx, db_access::create);
+int run_on_sqlite(context& ctx, ops::config cfg, const run_options& opt) {
+  auto s = open_sqlite_session(ctx, db_access::create, std::move(cfg));
   if (!s) return ctx.exit_code;
   apply_log_level(s->config);
   if (!check_output_template(s->config)) return exit_usage;
@@ -50,15 +50,15 @@ int run_on_sqlite(context& ctx, const run_options& opt) {
   // From here on the connection serves the event loop: a lock held by another connection
   // (an operator's sqlite3) costs at most this per attempt, and SQLITE_BUSY means "try
   // again shortly" (docs/DAEMON.md "A locked database"). Migrations above waited longer.
-  s->db.set_busy_timeout(daemon_busy_timeout_ms);
+  s->db->set_busy_timeout(daemon_busy_timeout_ms);
 
   asio::io_context ioc(1);
   auto rt = daemon_runtime::create(ioc, s->config, s->clock);
   if (!rt) return exit_usage;
   // The daemon's hot path on the same connection.
-  store::sqlite_daemon_store daemon_store(s->db, s->clock);
+  store::sqlite_daemon_store daemon_store(*s->db, s->clock);
   daemon::scheduler sched(ioc.get_executor(),
-                          {&s->db, daemon_store, s->clock, *rt->fetcher, rt->metrics, &*rt->notice_transport,
+                          {&*s->db, daemon_store, s->clock, *rt->fetcher, rt->metrics, &*rt->notice_transport,
                            std::move(rt->notify_targets)},
                           s->config, std::move(rt->clients), scheduler_options_for(opt));
 
@@ -70,7 +70,7 @@ int run_on_sqlite(context& ctx, const run_options& opt) {
     auto token = status::load_status_token(s->config.status, token_why);
     if (!token) log::warn("status_read_only", {{"reason", token_why}});
     status_srv.emplace(ioc.get_executor(),
-                       status::status_server_deps{s->db, s->config, sched, rt->metrics, s->clock,
+                       status::status_server_deps{*s->db, s->config, sched, rt->metrics, s->clock,
                                                   token ? std::move(*token) : std::nullopt});
     auto port = status_srv->start(s->config.status.listen);
     if (!port) {
@@ -173,7 +173,7 @@ int run_daemon(context& ctx, const run_options& opt) {
   auto cfg = load_config_or_report(ctx);
   if (!cfg) return ctx.exit_code;
   if (cfg->uses_postgres()) return run_on_postgres(ctx, std::move(*cfg), opt);
-  return run_on_sqlite(ctx, opt);
+  return run_on_sqlite(ctx, std::move(*cfg), opt);
 }
 
 }  // namespace

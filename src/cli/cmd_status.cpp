@@ -5,10 +5,6 @@
 #include "vidq/engine/disk_pressure.hpp"
 #include "vidq/output/free_space.hpp"
 #include "vidq/ops/status_watch.hpp"
-#include "vidq/status/queries.hpp"
-#include "vidq/store/account_store.hpp"
-#include "vidq/store/dispatch_store.hpp"
-#include "vidq/store/job_store.hpp"
 
 #include <boost/json/serialize.hpp>
 
@@ -53,8 +49,7 @@ std::string bar(const store::batch_summary& b, int width) {
 // Why submits may be held back: account pauses (from the database, as the daemon sees them)
 // and the budget limits of the config against what was spent.
 void print_blocks(session& s, const std::vector<store::batch_summary>& batches) {
-  store::account_store accounts(s.db, s.clock);
-  auto pauses = accounts.pauses();
+  auto pauses = s.store->pauses();
   const millis now = s.clock.now();
   bool header = false;
   const auto note = [&](const std::string& line) {
@@ -77,8 +72,8 @@ void print_blocks(session& s, const std::vector<store::batch_summary>& batches) 
   }
   const auto& budget = s.config.budget;
   if (!budget.daily_limit && !budget.batch_limit) return;
-  auto gauges = status::read_gauges(s.db, batches, now);
-  const std::int64_t today = gauges ? gauges->spend_today : 0;
+  auto spent_today = s.store->spent_since(engine::utc_day_start(now));
+  const std::int64_t today = spent_today ? *spent_today : 0;
   for (const auto& b : batches) {
     if (b.count(job_state::queued) == 0) continue;
     // The cheapest next job is unknown here; a limit already reached blocks any price.
@@ -92,12 +87,11 @@ void print_blocks(session& s, const std::vector<store::batch_summary>& batches) 
 void run_status(context& ctx, bool json) {
   auto s = open_session(ctx, db_access::existing);
   if (!s) return;
-  store::job_store jobs(s->db, s->clock);
-  store::dispatch_store dispatch(s->db, s->clock);
+  auto& jobs = *s->store;
   auto batches = jobs.batch_summaries();
-  auto inflight = dispatch.inflight_counts();
+  auto inflight = jobs.inflight_counts();
   if (!batches || !inflight) {
-    report_error("status", s->db.last_error());
+    report_error("status", s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }
@@ -154,7 +148,7 @@ extern "C" void on_stop_signal(int) { stop_watching = true; }
 void run_watch(context& ctx, const status_flags& f) {
   auto s = open_session(ctx, db_access::existing);
   if (!s) return;
-  store::job_store jobs(s->db, s->clock);
+  auto& jobs = *s->store;
   const bool tty = stdout_is_tty();
   stop_watching = false;
   struct sigaction action {}, old_int{}, old_term{};
@@ -167,7 +161,7 @@ void run_watch(context& ctx, const status_flags& f) {
   for (int i = 0; !stop_watching; ++i) {
     auto batches = jobs.batch_summaries();
     if (!batches) {
-      report_error("status", s->db.last_error());
+      report_error("status", s->store->last_error());
       ctx.exit_code = exit_failure;
       break;
     }

@@ -1,11 +1,13 @@
-// The CLI with [database] url (issue 14): `vidq migrate` and `vidq doctor` work on
-// PostgreSQL; the commands not ported yet refuse with exit 2 and say so, and no password
-// from the URL reaches the output.
+// The CLI with [database] url (issue 14): migrate, doctor and the commands behind the
+// operator store work on PostgreSQL; those not ported yet refuse with exit 2 and say so, and
+// no password from the URL reaches the output.
 #include "support/pg_test_db.hpp"
 #include "support/temp_dir.hpp"
 #include "vidq/store/postgres/migrate.hpp"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 namespace vidq {
 namespace {
@@ -50,11 +52,60 @@ TEST(CliPostgres, CommandsNotPortedYetRefuseWithExit2) {
   test::pg_test_db db;
   VIDQ_REQUIRE_PG(db);
   pg_cli cli(db.conninfo());
-  for (const char* command : {"list", "status", "enqueue --model cogvideox-3 --prompt x"}) {
+  test::write_file(cli.dir.file("jobs.jsonl"), "{\"model\": \"cogvideox-3\", \"prompt\": \"x\"}\n");
+  for (const char* command : {"import jobs.jsonl", "export --batch b", "notify list", "db backup copy.db"}) {
     auto r = cli.run(command);
     EXPECT_EQ(r.exit_code, 2) << command << ": " << r.out;
     EXPECT_NE(r.out.find("works on SQLite only in this version"), std::string::npos) << command << ": " << r.out;
   }
+  EXPECT_FALSE(std::filesystem::exists(cli.dir.file("vidq.db"))) << "no SQLite file created behind the operator's back";
+}
+
+// The operator's day on PostgreSQL: enqueue (the first command creates the schema), list,
+// show with history and ledger, pause and resume an account. cli_verbs_test runs retry,
+// cancel and status on both backends.
+TEST(CliPostgres, EnqueueListShowAndAccountPausesWork) {
+  test::pg_test_db db;
+  VIDQ_REQUIRE_PG(db);
+  pg_cli cli(with_password(db.conninfo()));
+  auto added = cli.run("enqueue -m cogvideox-3 -p 'a red chair' -b spring --key sku-1");
+  ASSERT_EQ(added.exit_code, 0) << added.out;
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM schema_migrations"), store::pg::latest_schema_version());
+  auto twice = cli.run("enqueue -m cogvideox-3 -p 'a red chair' -b spring --key sku-1");
+  EXPECT_EQ(twice.exit_code, 0) << twice.out;
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM jobs"), 1) << "the key makes a second enqueue a no-op";
+
+  db.exec("UPDATE jobs SET state = 'succeeded', cost = 1500 WHERE key = 'sku-1'");
+  db.exec("INSERT INTO charges(job_id, attempt, request_id, task_id, account, model, batch, price, origin, at) "
+          "SELECT id, 1, 'rq-1', 'task-1', account, model, batch, 1500, 'accepted', 1 FROM jobs");
+  auto list = cli.run("list --batch spring");
+  EXPECT_EQ(list.exit_code, 0) << list.out;
+  EXPECT_NE(list.out.find("sku-1"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("succeeded"), std::string::npos) << list.out;
+  auto show = cli.run("show sku-1 --json");
+  EXPECT_EQ(show.exit_code, 0) << show.out;
+  EXPECT_NE(show.out.find("\"task-1\""), std::string::npos) << "the ledger's charge: " << show.out;
+  EXPECT_NE(show.out.find("\"succeeded\""), std::string::npos) << "the trigger's history: " << show.out;
+  EXPECT_EQ(show.out.find("hunter2"), std::string::npos) << show.out;
+
+  EXPECT_EQ(cli.run("account pause default --reason 'top-up pending' --until 2h").exit_code, 0);
+  EXPECT_EQ(db.text("SELECT reason FROM account_pauses WHERE account = 'default'"), "top-up pending");
+  auto paused = cli.run("account list");
+  EXPECT_NE(paused.out.find("paused by operator"), std::string::npos) << paused.out;
+  auto resumed = cli.run("account resume default");
+  EXPECT_NE(resumed.out.find("resumed account default"), std::string::npos) << resumed.out;
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM account_pauses"), 0);
+}
+
+TEST(CliPostgres, ADatabaseBehindThisBinaryMustBeMigratedFirst) {
+  test::pg_test_db db;
+  VIDQ_REQUIRE_PG(db);
+  db.migrate();
+  db.exec("DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)");
+  pg_cli cli(db.conninfo());
+  auto r = cli.run("list");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("run `vidq migrate`"), std::string::npos) << r.out;
 }
 
 TEST(CliPostgres, AnUnreachableServerIsAFailureNamingItWithoutThePassword) {

@@ -1,5 +1,9 @@
 // Operator verbs that say what they did: retry by state and error code, per-id reasons for
-// ids left alone, and `vidq status` showing pauses, budget blocks and failed work.
+// ids left alone, and `vidq status` showing pauses, budget blocks and failed work. Each test
+// runs on SQLite and on PostgreSQL ([database] url): the commands go through the store seam
+// (store/operator_store.hpp), and say the same on both.
+#include "support/backend.hpp"
+#include "support/pg_test_db.hpp"
 #include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -7,20 +11,46 @@
 namespace vidq {
 namespace {
 
-struct cli_verbs_fixture : ::testing::Test {
+using test::backend;
+
+struct cli_verbs_fixture : ::testing::TestWithParam<backend> {
   test::temp_dir dir;
   std::string db = dir.file("vidq.db");
+  std::unique_ptr<test::pg_test_db> pg;
 
+  void SetUp() override {
+    if (GetParam() == backend::postgres) {
+      pg = std::make_unique<test::pg_test_db>();
+      VIDQ_REQUIRE_PG(*pg);
+    }
+    write_config("");
+  }
+  // vidq.toml: the database of this backend, then `rest`. On PostgreSQL the first command
+  // creates the schema, as it creates the SQLite file.
+  void write_config(const std::string& rest) {
+    const std::string database = pg ? "[database]\nurl = \"" + pg->conninfo() + "\"\n"
+                                    : "[database]\npath = \"" + db + "\"\n";
+    test::write_file(dir.path() / "vidq.toml", database + rest);
+  }
   test::command_result vidq(const std::string& args) {
-    return test::run_command("cd '" + dir.path().string() + "' && '" VIDQ_BINARY "' --db '" + db + "' " + args);
+    return test::run_command("cd '" + dir.path().string() + "' && '" VIDQ_BINARY "' --config vidq.toml " + args);
   }
   void sql(const std::string& statement) {
+    if (pg) return pg->exec(statement);
     auto r = test::run_command("sqlite3 '" + db + "' \"" + statement + "\"");
     ASSERT_EQ(r.exit_code, 0) << r.out;
   }
-  std::string state_of(int id) {
-    return test::run_command("sqlite3 '" + db + "' \"SELECT state FROM jobs WHERE id = " + std::to_string(id) + "\"").out;
+  // The first row's columns joined with '|', and a newline: sqlite3's output.
+  std::string row(const std::string& query) {
+    if (!pg) return test::run_command("sqlite3 '" + db + "' \"" + query + "\"").out;
+    auto rows = pg->rows(query);
+    std::string out;
+    for (const auto& column : rows.empty() ? std::vector<std::string>{} : rows.front()) {
+      out += (out.empty() ? "" : "|") + column;
+    }
+    return out + "\n";
   }
+  std::string state_of(int id) { return row("SELECT state FROM jobs WHERE id = " + std::to_string(id)); }
   // Jobs 1..4: failed task_failed, failed 1301, cancelled, succeeded.
   void four_jobs() {
     for (int i = 0; i < 4; ++i) ASSERT_EQ(vidq("enqueue -m cogvideox-3 -p x -b b").exit_code, 0);
@@ -31,7 +61,9 @@ struct cli_verbs_fixture : ::testing::Test {
   }
 };
 
-TEST_F(cli_verbs_fixture, RetryByCodeTouchesOnlyThatCode) {
+INSTANTIATE_TEST_SUITE_P(Backends, cli_verbs_fixture, test::both_backends(), test::backend_name);
+
+TEST_P(cli_verbs_fixture, RetryByCodeTouchesOnlyThatCode) {
   four_jobs();
   auto r = vidq("retry --code task_failed");
   EXPECT_EQ(r.exit_code, 0) << r.out;
@@ -41,7 +73,7 @@ TEST_F(cli_verbs_fixture, RetryByCodeTouchesOnlyThatCode) {
   EXPECT_EQ(state_of(3), "cancelled\n");
 }
 
-TEST_F(cli_verbs_fixture, RetryByStateAndBatch) {
+TEST_P(cli_verbs_fixture, RetryByStateAndBatch) {
   four_jobs();
   auto r = vidq("retry --state cancelled --batch b");
   EXPECT_NE(r.out.find("requeued 1 job(s)"), std::string::npos) << r.out;
@@ -50,7 +82,7 @@ TEST_F(cli_verbs_fixture, RetryByStateAndBatch) {
   EXPECT_EQ(vidq("retry --state queued").exit_code, 2) << "only failed or cancelled";
 }
 
-TEST_F(cli_verbs_fixture, EachIdLeftAloneIsListedWithTheReason) {
+TEST_P(cli_verbs_fixture, EachIdLeftAloneIsListedWithTheReason) {
   four_jobs();
   auto retry = vidq("retry 1 2 4 99 --code task_failed");
   EXPECT_NE(retry.out.find("job 2: failed with 1301, not task_failed"), std::string::npos) << retry.out;
@@ -76,7 +108,7 @@ void paid_and_unpaid(cli_verbs_fixture& f) {
         "error_code = 'task_failed' WHERE id = 2");
 }
 
-TEST_F(cli_verbs_fixture, PlainRetryOfAPaidResultAsksForDownloadOrResubmit) {
+TEST_P(cli_verbs_fixture, PlainRetryOfAPaidResultAsksForDownloadOrResubmit) {
   paid_and_unpaid(*this);
   auto r = vidq("retry 1 2");
   EXPECT_EQ(r.exit_code, 5) << r.out;
@@ -93,16 +125,17 @@ TEST_F(cli_verbs_fixture, PlainRetryOfAPaidResultAsksForDownloadOrResubmit) {
   EXPECT_NE(batch.out.find("job 1: its provider task succeeded"), std::string::npos) << batch.out;
 }
 
-TEST_F(cli_verbs_fixture, RetryDownloadRepollsTheStoredTaskAndResubmitPaysAgain) {
+TEST_P(cli_verbs_fixture, RetryDownloadRepollsTheStoredTaskAndResubmitPaysAgain) {
   paid_and_unpaid(*this);
   auto d = vidq("retry --download 1 2");
   EXPECT_EQ(d.exit_code, 0) << d.out;
   EXPECT_NE(d.out.find("re-downloading 1 job(s)"), std::string::npos) << d.out;
   EXPECT_NE(d.out.find("job 2: no successful provider task is stored (task_failed)"), std::string::npos) << d.out;
   EXPECT_EQ(state_of(1), "processing\n");
-  auto row = test::run_command("sqlite3 '" + db + "' \"SELECT task_id, request_id, attempts, refetches, "
-                               "next_poll_at IS NOT NULL FROM jobs WHERE id = 1\"");
-  EXPECT_EQ(row.out, "task-1|rq-1|1|1|1\n") << "the same task, no new submit";
+  EXPECT_EQ(row("SELECT task_id, request_id, attempts, refetches, "
+                "CASE WHEN next_poll_at IS NOT NULL THEN 1 ELSE 0 END FROM jobs WHERE id = 1"),
+            "task-1|rq-1|1|1|1\n")
+      << "the same task, no new submit";
   EXPECT_EQ(state_of(2), "failed\n");
 
   sql("UPDATE jobs SET state = 'failed', error_code = 'url_expired' WHERE id = 1");
@@ -112,16 +145,16 @@ TEST_F(cli_verbs_fixture, RetryDownloadRepollsTheStoredTaskAndResubmitPaysAgain)
   EXPECT_EQ(vidq("retry --download --resubmit 2").exit_code, 2) << "one or the other";
 }
 
-TEST_F(cli_verbs_fixture, StatusMarksFailuresApartAndShowsWhatHoldsWorkBack) {
+TEST_P(cli_verbs_fixture, StatusMarksFailuresApartAndShowsWhatHoldsWorkBack) {
   for (int i = 0; i < 4; ++i) ASSERT_EQ(vidq("enqueue -m cogvideox-3 -p x -b b").exit_code, 0);
   sql("UPDATE jobs SET state = 'succeeded', cost = 3000 WHERE id IN (1, 2)");
   // Spend is the ledger's: the two tasks were charged when the provider accepted them.
   sql("INSERT INTO charges(job_id, attempt, request_id, task_id, account, model, batch, price, origin) "
       "SELECT id, 1, 'rq-' || id, 'task-' || id, account, model, batch, cost, 'accepted' FROM jobs WHERE cost > 0");
   sql("UPDATE jobs SET state = 'failed', error_code = '1301' WHERE id = 3");
-  test::write_file(dir.path() / "vidq.toml", "[budget]\nbatch_limit_cny = 3.0\n");
+  write_config("[budget]\nbatch_limit_cny = 3.0\n");
   ASSERT_EQ(vidq("account pause default --reason 'top-up pending'").exit_code, 0);
-  auto r = vidq("--config vidq.toml status");
+  auto r = vidq("status");
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("########xxxx...."), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("account default paused by operator: top-up pending (until resumed)"), std::string::npos)

@@ -2,6 +2,7 @@
 // the same expectations, on SQLite (sqlite_daemon_store) and on PostgreSQL
 // (postgres_daemon_store over a throwaway database). What differs by design is asserted
 // per backend and says why.
+#include "support/backend.hpp"
 #include "support/net_test_server.hpp"
 #include "support/pg_test_db.hpp"
 #include "support/test_db.hpp"
@@ -25,11 +26,7 @@ namespace {
 namespace asio = boost::asio;
 using asio::awaitable;
 
-enum class backend { sqlite, postgres };
-
-std::string backend_name(const testing::TestParamInfo<backend>& info) {
-  return info.param == backend::sqlite ? "sqlite" : "postgres";
-}
+using test::backend;
 
 // One backend with a migrated, empty database and a store over it. SQL for setting up rows
 // and reading results back goes through `sql` / `scalar`, which both backends understand.
@@ -372,8 +369,7 @@ TEST_P(DaemonStoreContract, NoticesWhatAnotherClientWrote) {
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, DaemonStoreContract, testing::Values(backend::sqlite, backend::postgres),
-                         backend_name);
+INSTANTIATE_TEST_SUITE_P(Backends, DaemonStoreContract, test::both_backends(), test::backend_name);
 
 }  // namespace
 }  // namespace vidq::store
