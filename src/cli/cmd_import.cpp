@@ -34,15 +34,17 @@ void draw_progress(std::uint64_t done, std::uint64_t total) {
 }
 
 void run_import(context& ctx, const import_cli_options& o) {
-  auto s = open_sqlite_session(ctx, db_access::create, "import");
+  auto s = open_session(ctx, db_access::create);
   if (!s) return;
-  // An import is idempotent by key and can simply be run again, so it trades the fsync per
-  // commit (FULL) for WAL's NORMAL: a crash loses nothing, a power cut at most the last
-  // chunks. The daemon's own connection stays FULL.
-  if (auto r = s->db->exec("PRAGMA synchronous=NORMAL"); !r) {
-    report_error("import", s->db->last_error());
-    ctx.exit_code = exit_failure;
-    return;
+  // An import is idempotent by key and can simply be run again, so on SQLite it trades the
+  // fsync per commit (FULL) for WAL's NORMAL: a crash loses nothing, a power cut at most the
+  // last chunks. The daemon's own connection stays FULL.
+  if (s->db) {
+    if (auto r = s->db->exec("PRAGMA synchronous=NORMAL"); !r) {
+      report_error("import", s->db->last_error());
+      ctx.exit_code = exit_failure;
+      return;
+    }
   }
   ingest::import_options options;
   options.record.base_dir = std::filesystem::absolute(o.file).parent_path();
@@ -62,11 +64,11 @@ void run_import(context& ctx, const import_cli_options& o) {
                       : o.format == "jsonl" ? ingest::input_format::jsonl
                                             : ingest::guess_format(o.file);
   const auto started = std::chrono::steady_clock::now();
-  auto summary = ingest::import_file(*s->db, s->clock, o.file, format, options);
+  auto summary = ingest::import_file(*s->store, o.file, format, options);
   if (!summary) {
     report_error(o.file, summary.error() == errc::not_found ? "cannot open the file"
                          : summary.error() == errc::io_error ? "read error"
-                                                              : s->db->last_error());
+                                                              : s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }

@@ -1,8 +1,7 @@
 #include "vidq/ingest/importer.hpp"
 
 #include "vidq/ingest/line_reader.hpp"
-#include "vidq/store/job_store.hpp"
-#include "vidq/store/sqlite.hpp"
+#include "vidq/store/operator_store.hpp"
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
@@ -19,27 +18,20 @@ struct file_closer {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
 
-// Inserts records in chunks of `chunk_rows`, one BEGIN IMMEDIATE transaction per chunk, so
-// that a long import neither holds the write lock for minutes nor pays a commit per row.
+// Inserts records in chunks of `chunk_rows`, one transaction per chunk, so that a long
+// import neither holds the write lock for minutes nor pays a commit per row.
 class chunked_writer {
  public:
-  chunked_writer(store::database& db, const clock& clk, const import_options& options, import_summary& summary)
-      : db_(db), store_(db, clk), options_(options), summary_(summary) {}
+  chunked_writer(store::operator_store& store, const import_options& options, import_summary& summary)
+      : store_(store), options_(options), summary_(summary) {}
 
   result<void> add(std::size_t line, record_result&& record) {
     if (auto* reason = std::get_if<std::string>(&record)) {
       reject(line, std::move(*reason));
       return {};
     }
-    if (!tx_) {
-      auto tx = store::transaction::begin(db_);
-      if (!tx) return tx.error();
-      tx_.emplace(std::move(*tx));
-    }
-    auto outcome = store_.insert(std::get<store::new_job>(record));
-    if (!outcome) return outcome.error();
-    ++(*outcome == store::insert_outcome::inserted ? summary_.inserted : summary_.duplicates);
-    if (++pending_ >= options_.chunk_rows) return flush();
+    pending_.push_back(std::move(std::get<store::new_job>(record)));
+    if (pending_.size() >= options_.chunk_rows) return flush();
     return {};
   }
 
@@ -51,20 +43,20 @@ class chunked_writer {
   }
 
   result<void> flush() {
-    pending_ = 0;
-    if (!tx_) return {};
-    auto r = tx_->commit();
-    tx_.reset();
-    return r;
+    if (pending_.empty()) return {};
+    auto counts = store_.insert_all(pending_);
+    pending_.clear();
+    if (!counts) return counts.error();
+    summary_.inserted += counts->inserted;
+    summary_.duplicates += counts->duplicates;
+    return {};
   }
 
  private:
-  store::database& db_;
-  store::job_store store_;
+  store::operator_store& store_;
   const import_options& options_;
   import_summary& summary_;
-  std::optional<store::transaction> tx_;
-  std::size_t pending_ = 0;
+  std::vector<store::new_job> pending_;
 };
 
 result<void> import_jsonl(std::FILE* file, std::uint64_t total, chunked_writer& writer, const import_options& options) {
@@ -222,7 +214,7 @@ input_format guess_format(const std::string& path) {
   return ext == ".csv" ? input_format::csv : input_format::jsonl;
 }
 
-result<import_summary> import_file(store::database& db, const clock& clk, const std::string& path,
+result<import_summary> import_file(store::operator_store& store, const std::string& path,
                                    input_format format, const import_options& options) {
   std::unique_ptr<std::FILE, file_closer> file(path == "-" ? nullptr : std::fopen(path.c_str(), "rb"));
   if (!file) return make_error_code(errc::not_found);
@@ -230,7 +222,7 @@ result<import_summary> import_file(store::database& db, const clock& clk, const 
   const auto total = std::filesystem::file_size(path, size_error);
 
   import_summary summary;
-  chunked_writer writer(db, clk, options, summary);
+  chunked_writer writer(store, options, summary);
   auto r = format == input_format::csv ? import_csv(file.get(), total, writer, options, summary)
                                        : import_jsonl(file.get(), total, writer, options);
   if (!r) return r.error();

@@ -52,8 +52,7 @@ TEST(CliPostgres, CommandsNotPortedYetRefuseWithExit2) {
   test::pg_test_db db;
   VIDQ_REQUIRE_PG(db);
   pg_cli cli(db.conninfo());
-  test::write_file(cli.dir.file("jobs.jsonl"), "{\"model\": \"cogvideox-3\", \"prompt\": \"x\"}\n");
-  for (const char* command : {"import jobs.jsonl", "export --batch b", "notify list", "db backup copy.db"}) {
+  for (const char* command : {"export --batch b", "notify list", "db backup copy.db"}) {
     auto r = cli.run(command);
     EXPECT_EQ(r.exit_code, 2) << command << ": " << r.out;
     EXPECT_NE(r.out.find("works on SQLite only in this version"), std::string::npos) << command << ": " << r.out;
@@ -95,6 +94,30 @@ TEST(CliPostgres, EnqueueListShowAndAccountPausesWork) {
   auto resumed = cli.run("account resume default");
   EXPECT_NE(resumed.out.find("resumed account default"), std::string::npos) << resumed.out;
   EXPECT_EQ(db.scalar("SELECT count(*) FROM account_pauses"), 0);
+}
+
+// Chunks of several rows per statement: a key twice in one chunk, or already stored, is a
+// duplicate; a bad line is reported and skipped; importing the file again inserts nothing.
+TEST(CliPostgres, ImportInsertsInChunksAndIsIdempotent) {
+  test::pg_test_db db;
+  VIDQ_REQUIRE_PG(db);
+  pg_cli cli(db.conninfo());
+  std::string lines;
+  for (int i = 0; i < 1200; ++i) {
+    lines += "{\"key\": \"sku-" + std::to_string(i) + "\", \"model\": \"cogvideox-3\", \"prompt\": \"ad " +
+             std::to_string(i) + "\", \"batch\": \"spring\"}\n";
+  }
+  lines += "{\"key\": \"sku-7\", \"model\": \"cogvideox-3\", \"prompt\": \"again\"}\n";
+  lines += "{\"key\": \"bad\", \"prompt\": \"no model\"}\n";
+  test::write_file(cli.dir.file("jobs.jsonl"), lines);
+  auto first = cli.run("import jobs.jsonl");
+  EXPECT_EQ(first.exit_code, 3) << "one invalid line: " << first.out;
+  EXPECT_NE(first.out.find("inserted 1200, duplicate key 1, invalid 1"), std::string::npos) << first.out;
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM jobs WHERE batch = 'spring' AND state = 'queued'"), 1200);
+  EXPECT_EQ(db.text("SELECT prompt FROM jobs WHERE key = 'sku-7'"), "ad 7") << "the first line with a key wins";
+  auto again = cli.run("import jobs.jsonl");
+  EXPECT_NE(again.out.find("inserted 0, duplicate key 1201, invalid 1"), std::string::npos) << again.out;
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM jobs"), 1200);
 }
 
 TEST(CliPostgres, ADatabaseBehindThisBinaryMustBeMigratedFirst) {

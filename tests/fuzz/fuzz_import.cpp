@@ -5,6 +5,7 @@
 #include "vidq/ingest/importer.hpp"
 #include "vidq/store/migrations.hpp"
 #include "vidq/store/sqlite.hpp"
+#include "vidq/store/sqlite_operator_store.hpp"
 
 #include <unistd.h>
 
@@ -47,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   options.record.check_local_files = false;  // no reads of paths the input names
   options.max_record_bytes = 64 * 1024;
   const auto format = VIDQ_FUZZ_CSV ? vidq::ingest::input_format::csv : vidq::ingest::input_format::jsonl;
-  (void)vidq::ingest::import_file(f.db, f.clock, f.path, format, options);
+  vidq::store::sqlite_operator_store store(f.db, f.clock);
+  (void)vidq::ingest::import_file(store, f.path, format, options);
   // Keep the database small: every run starts from an empty jobs table.
   (void)f.db.exec("DELETE FROM job_events; DELETE FROM jobs;");
   return 0;

@@ -1,6 +1,7 @@
 #include "vidq/ingest/importer.hpp"
 
 #include "support/test_db.hpp"
+#include "vidq/store/sqlite_operator_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -9,12 +10,13 @@ namespace {
 
 struct importer_fixture : ::testing::Test {
   test::test_db t;
+  store::sqlite_operator_store store{t.db, t.clock};
 
   import_summary run(const std::string& name, const std::string& content, import_options options = {}) {
     const auto path = t.dir.file(name);
     test::write_file(path, content);
     options.record.base_dir = t.dir.path();
-    auto summary = import_file(t.db, t.clock, path, guess_format(path), options);
+    auto summary = import_file(store, path, guess_format(path), options);
     EXPECT_TRUE(summary) << summary.error().message() << " " << t.db.last_error();
     return summary ? *summary : import_summary{};
   }
@@ -125,7 +127,7 @@ TEST_F(importer_fixture, DuplicateCsvHeaderRefusesTheFileNamingBothColumns) {
 }
 
 TEST_F(importer_fixture, MissingFileIsAnError) {
-  auto r = import_file(t.db, t.clock, t.dir.file("nope.jsonl"), input_format::jsonl, {});
+  auto r = import_file(store, t.dir.file("nope.jsonl"), input_format::jsonl, {});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::not_found));
 }

@@ -15,7 +15,7 @@
 #include <vector>
 
 namespace vidq::store {
-class database;
+class operator_store;
 }
 
 namespace vidq::ingest {
@@ -50,7 +50,7 @@ input_format guess_format(const std::string& path);  // ".csv" → csv, anything
 
 // Errors: errc::not_found / io_error for the file, database_* for the DB. A bad record is
 // not an error: it is counted in the summary.
-result<import_summary> import_file(store::database& db, const clock& clk, const std::string& path,
+result<import_summary> import_file(store::operator_store& store, const std::string& path,
                                    input_format format, const import_options& options);
 
 }  // namespace vidq::ingest

@@ -20,11 +20,17 @@
 #include "vidq/store/job_store.hpp"
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace vidq::store {
+
+struct insert_counts {
+  std::size_t inserted = 0;
+  std::size_t duplicates = 0;
+};
 
 class operator_store {
  public:
@@ -33,6 +39,9 @@ class operator_store {
   // ---- Jobs (job_store.hpp says what each one does) ----
   // One insert, in its own transaction.
   virtual result<insert_outcome> insert(const new_job& job, std::int64_t* id) = 0;
+  // Every job in one transaction (`vidq import` writes a chunk at a time). A key already in
+  // the table, or earlier in `jobs`, counts as a duplicate and inserts nothing.
+  virtual result<insert_counts> insert_all(std::span<const new_job> jobs) = 0;
   virtual result<std::optional<job_row>> get(std::int64_t id) = 0;
   virtual result<std::optional<job_row>> get_by_key(std::string_view key) = 0;
   virtual result<std::vector<job_event>> events(std::int64_t job_id) = 0;

@@ -14,6 +14,7 @@ class sqlite_operator_store final : public operator_store {
 
   // Outside a transaction the INSERT commits by itself.
   result<insert_outcome> insert(const new_job& job, std::int64_t* id) override { return jobs_.insert(job, id); }
+  result<insert_counts> insert_all(std::span<const new_job> jobs) override;
   result<std::optional<job_row>> get(std::int64_t id) override { return jobs_.get(id); }
   result<std::optional<job_row>> get_by_key(std::string_view key) override { return jobs_.get_by_key(key); }
   result<std::vector<job_event>> events(std::int64_t job_id) override { return jobs_.events(job_id); }

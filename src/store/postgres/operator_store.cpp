@@ -78,19 +78,65 @@ auto postgres_operator_store::in_transaction(Body body) -> decltype(body()) {
 
 // ---- Jobs ----
 
-result<insert_outcome> postgres_operator_store::insert(const new_job& job, std::int64_t* id) {
+namespace {
+
+// The columns a new job sets, and their parameters for one row ($first .. $first+8).
+constexpr const char* insert_columns =
+    "INSERT INTO jobs(key, batch, priority, account, model, prompt, image_url, params, created_at, updated_at) VALUES ";
+constexpr int params_per_row = 9;
+
+void add_row(std::string& sql, std::vector<param>& params, const new_job& job, millis now) {
+  const int first = static_cast<int>(params.size()) + 1;
+  sql += params.size() == 0 ? "(" : ", (";
+  for (int i = 0; i < params_per_row; ++i) sql += "$" + std::to_string(first + i) + ", ";
+  sql += "$" + std::to_string(first + params_per_row - 1) + ")";
   const auto images = provider::encode_images(job.spec.images);
-  const auto params = job.spec.params.empty() ? std::string("{}") : boost::json::serialize(job.spec.params);
-  auto r = query(
-      "INSERT INTO jobs(key, batch, priority, account, model, prompt, image_url, params, created_at, updated_at) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (key) DO NOTHING RETURNING id",
-      args(optional_text(job.key), text(job.batch), number(job.priority), text(job.account), text(job.spec.model),
-           job.spec.prompt.empty() ? param() : text(job.spec.prompt), images.empty() ? param() : text(images),
-           text(params), number(clock_.now())));
+  params.push_back(optional_text(job.key));
+  params.push_back(text(job.batch));
+  params.push_back(number(job.priority));
+  params.push_back(text(job.account));
+  params.push_back(text(job.spec.model));
+  params.push_back(job.spec.prompt.empty() ? param() : text(job.spec.prompt));
+  params.push_back(images.empty() ? param() : text(images));
+  params.push_back(job.spec.params.empty() ? text("{}") : text(boost::json::serialize(job.spec.params)));
+  params.push_back(number(now));
+}
+
+}  // namespace
+
+result<insert_outcome> postgres_operator_store::insert(const new_job& job, std::int64_t* id) {
+  std::string sql = insert_columns;
+  std::vector<param> params;
+  add_row(sql, params, job, clock_.now());
+  auto r = query(sql + " ON CONFLICT (key) DO NOTHING RETURNING id", std::move(params));
   if (!r) return r.error();
   if (r->size() == 0) return insert_outcome::duplicate_key;
   if (id) *id = r->int64(0, 0);
   return insert_outcome::inserted;
+}
+
+result<insert_counts> postgres_operator_store::insert_all(std::span<const new_job> jobs) {
+  // Many rows per statement: one round trip per row would make a 1M-line import wait
+  // mostly on the network. A key repeated within one statement is skipped like a key
+  // already stored (ON CONFLICT DO NOTHING).
+  constexpr std::size_t rows_per_statement = 500;
+  return in_transaction([&]() -> result<insert_counts> {
+    insert_counts counts;
+    const millis now = clock_.now();
+    for (std::size_t start = 0; start < jobs.size(); start += rows_per_statement) {
+      const auto chunk = jobs.subspan(start, std::min(rows_per_statement, jobs.size() - start));
+      std::string sql = insert_columns;
+      std::vector<param> params;
+      params.reserve(chunk.size() * params_per_row);
+      for (const auto& job : chunk) add_row(sql, params, job, now);
+      auto r = query(sql + " ON CONFLICT (key) DO NOTHING", std::move(params));
+      if (!r) return r.error();
+      const auto inserted = static_cast<std::size_t>(r->affected());
+      counts.inserted += inserted;
+      counts.duplicates += chunk.size() - inserted;
+    }
+    return counts;
+  });
 }
 
 result<std::optional<job_row>> postgres_operator_store::get(std::int64_t id) {

@@ -32,6 +32,7 @@ class postgres_operator_store final : public operator_store {
   result<migrate_outcome> migrate();
 
   result<insert_outcome> insert(const new_job& job, std::int64_t* id) override;
+  result<insert_counts> insert_all(std::span<const new_job> jobs) override;
   result<std::optional<job_row>> get(std::int64_t id) override;
   result<std::optional<job_row>> get_by_key(std::string_view key) override;
   result<std::vector<job_event>> events(std::int64_t job_id) override;
