@@ -69,6 +69,7 @@ TEST(CliPostgres, EnqueueListShowAndAccountPausesWork) {
   pg_cli cli(with_password(db.conninfo()));
   auto added = cli.run("enqueue -m cogvideox-3 -p 'a red chair' -b spring --key sku-1");
   ASSERT_EQ(added.exit_code, 0) << added.out;
+  EXPECT_EQ(added.out.find("NOTICE"), std::string::npos) << "the server's notices stay out of the output: " << added.out;
   EXPECT_EQ(db.scalar("SELECT count(*) FROM schema_migrations"), store::pg::latest_schema_version());
   auto twice = cli.run("enqueue -m cogvideox-3 -p 'a red chair' -b spring --key sku-1");
   EXPECT_EQ(twice.exit_code, 0) << twice.out;

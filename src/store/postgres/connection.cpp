@@ -115,6 +115,11 @@ struct connection::socket_waiter {
 
 namespace {
 
+// The server's NOTICE messages ("relation already exists, skipping" from a migration's IF
+// NOT EXISTS): libpq prints them to stderr by default, which would put noise in a command's
+// output and the daemon's journal. vidq sends nothing that needs one read.
+extern "C" void drop_notice(void*, const char*) {}
+
 // Waits until the socket is ready in `direction`, or until `deadline` (steady time) passes
 // when given. Returns false on timeout, cancellation or a socket error.
 asio::awaitable<bool> wait_ready(asio::posix::stream_descriptor& d, asio::posix::descriptor_base::wait_type direction,
@@ -153,6 +158,7 @@ asio::awaitable<result<std::unique_ptr<connection>>> connection::open(asio::any_
     return ec;
   };
   if (PQstatus(raw) == CONNECTION_BAD) co_return failed(c->fail("connect"));
+  PQsetNoticeProcessor(raw, drop_notice, nullptr);
 
   for (auto status = PGRES_POLLING_WRITING;;) {
     if (status == PGRES_POLLING_OK) break;
