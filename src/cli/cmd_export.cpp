@@ -1,5 +1,5 @@
 // `vidq export`: the manifest of a batch (or of every job) as CSV or JSONL, for the step that
-// uploads the files. The rows come from store::output_store, the text from output/manifest.
+// uploads the files. The rows come from the operator store (store/operator_store.hpp), the text from output/manifest.
 #include "command.hpp"
 #include "session.hpp"
 #include "vidq/output/manifest.hpp"
@@ -19,15 +19,14 @@ struct export_options {
 };
 
 void run_export(context& ctx, const export_options& o) {
-  auto s = open_sqlite_session(ctx, db_access::existing, "export");
+  auto s = open_session(ctx, db_access::existing);
   if (!s) return;
   store::manifest_filter filter;
   if (!o.batch.empty()) filter.batch = o.batch;
   if (!o.state.empty()) filter.state = parse_job_state(o.state);
-  store::output_store outputs(*s->db);
-  auto rows = outputs.manifest(filter);
+  auto rows = s->store->manifest(filter);
   if (!rows) {
-    report_error("export", s->db->last_error());
+    report_error("export", s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }

@@ -170,7 +170,8 @@ void register_list(CLI::App& root, context& ctx) {
   cmd->add_option("-b,--batch", o->batch, "Only jobs of this batch");
   cmd->add_option("-m,--model", o->model, "Only jobs for this model");
   cmd->add_option("-k,--key", o->key, "Only the job with this key");
-  cmd->add_option("-n,--limit", o->limit, "At most this many rows")->capture_default_str()->check(CLI::PositiveNumber);
+  // Bounded so that the one extra row asked for (truncation) cannot overflow.
+  cmd->add_option("-n,--limit", o->limit, "At most this many rows")->capture_default_str()->check(CLI::Range(1, 10'000'000));
   cmd->add_flag("--json", o->json,
                 "One JSON object {\"jobs\": [...], \"limit\": N, \"truncated\": bool} instead of a table");
   cmd->callback([&ctx, o] { run_list(ctx, *o); });

@@ -28,14 +28,14 @@ void run_notify_list(context& ctx, const notify_flags& f) {
     ctx.exit_code = exit_usage;
     return;
   }
-  auto s = open_sqlite_session(ctx, db_access::existing, "notify list");
+  auto s = open_session(ctx, db_access::existing);
   if (!s) return;
   std::optional<store::delivery_status> only;
   if (f.pending) only = store::delivery_status::pending;
   if (f.failed) only = store::delivery_status::failed;
-  auto rows = store::notice_store(*s->db, s->clock).list(only, f.limit);
+  auto rows = s->store->deliveries(only, f.limit);
   if (!rows) {
-    report_error("notify list", s->db->last_error());
+    report_error("notify list", s->store->last_error());
     ctx.exit_code = exit_failure;
     return;
   }

@@ -5,12 +5,6 @@
 namespace vidq::store {
 namespace {
 
-// cost: the job's total charge from the ledger, every attempt (not jobs.cost, the last one).
-#define VIDQ_MANIFEST_COLUMNS                                                                      \
-  "id, key, batch, state, model, video_path, cover_path, video_bytes, video_sha256, "             \
-  "(SELECT coalesce(sum(c.price - c.refunded), 0) FROM charges c WHERE c.job_id = jobs.id), "     \
-  "error_code, error_message, task_id, request_id, submitted_at, finished_at"
-
 manifest_row read_manifest_row(const statement& s) {
   manifest_row r;
   r.id = s.get_int64(0);

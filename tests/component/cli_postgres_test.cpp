@@ -52,7 +52,7 @@ TEST(CliPostgres, CommandsNotPortedYetRefuseWithExit2) {
   test::pg_test_db db;
   VIDQ_REQUIRE_PG(db);
   pg_cli cli(db.conninfo());
-  for (const char* command : {"export --batch b", "notify list", "db backup copy.db"}) {
+  for (const char* command : {"db backup copy.db", "db checkpoint", "db prune"}) {
     auto r = cli.run(command);
     EXPECT_EQ(r.exit_code, 2) << command << ": " << r.out;
     EXPECT_NE(r.out.find("works on SQLite only in this version"), std::string::npos) << command << ": " << r.out;
@@ -61,7 +61,8 @@ TEST(CliPostgres, CommandsNotPortedYetRefuseWithExit2) {
 }
 
 // The operator's day on PostgreSQL: enqueue (the first command creates the schema), list,
-// show with history and ledger, pause and resume an account. cli_verbs_test runs retry,
+// show with history and ledger, export the manifest, list notices, pause and resume an
+// account. cli_verbs_test runs retry,
 // cancel and status on both backends.
 TEST(CliPostgres, EnqueueListShowAndAccountPausesWork) {
   test::pg_test_db db;
@@ -87,6 +88,13 @@ TEST(CliPostgres, EnqueueListShowAndAccountPausesWork) {
   EXPECT_NE(show.out.find("\"task-1\""), std::string::npos) << "the ledger's charge: " << show.out;
   EXPECT_NE(show.out.find("\"succeeded\""), std::string::npos) << "the trigger's history: " << show.out;
   EXPECT_EQ(show.out.find("hunter2"), std::string::npos) << show.out;
+  auto manifest = cli.run("export --batch spring --format jsonl");
+  EXPECT_EQ(manifest.exit_code, 0) << manifest.out;
+  EXPECT_NE(manifest.out.find("\"key\":\"sku-1\""), std::string::npos) << manifest.out;
+  EXPECT_NE(manifest.out.find("exported 1 job(s)"), std::string::npos) << manifest.out;
+  auto notices = cli.run("notify list --json");
+  EXPECT_EQ(notices.exit_code, 0) << notices.out;
+  EXPECT_NE(notices.out.find("[]"), std::string::npos) << "no [notify] targets, no deliveries: " << notices.out;
 
   EXPECT_EQ(cli.run("account pause default --reason 'top-up pending' --until 2h").exit_code, 0);
   EXPECT_EQ(db.text("SELECT reason FROM account_pauses WHERE account = 'default'"), "top-up pending");

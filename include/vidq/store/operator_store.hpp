@@ -18,6 +18,8 @@
 #include "vidq/store/charge_store.hpp"
 #include "vidq/store/dispatch_store.hpp"
 #include "vidq/store/job_store.hpp"
+#include "vidq/store/notice_store.hpp"
+#include "vidq/store/output_store.hpp"
 
 #include <optional>
 #include <span>
@@ -64,6 +66,12 @@ class operator_store {
   virtual result<std::int64_t> spent_since(millis since) = 0;
   // Jobs holding a provider slot (submitting + processing) per (account, model).
   virtual result<std::vector<inflight_count>> inflight_counts() = 0;
+
+  // ---- Results and notices ----
+  // output_store::manifest (`vidq export`).
+  virtual result<std::vector<manifest_row>> manifest(const manifest_filter& filter) = 0;
+  // notice_store::list (`vidq notify list`): newest notice first.
+  virtual result<std::vector<delivery_row>> deliveries(std::optional<delivery_status> only, int limit) = 0;
 
   // What the database said about the last failure, redacted.
   virtual std::string last_error() const = 0;

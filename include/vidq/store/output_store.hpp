@@ -42,6 +42,14 @@ struct manifest_row {
   std::optional<std::int64_t> finished_at;
 };
 
+// The columns of a manifest_row, in its order, for a SELECT from jobs; the same SQL on both
+// backends. cost: the job's total charge from the ledger, every attempt (not jobs.cost,
+// the last one).
+#define VIDQ_MANIFEST_COLUMNS                                                                  \
+  "id, key, batch, state, model, video_path, cover_path, video_bytes, video_sha256, "         \
+  "(SELECT coalesce(sum(c.price - c.refunded), 0) FROM charges c WHERE c.job_id = jobs.id), " \
+  "error_code, error_message, task_id, request_id, submitted_at, finished_at"
+
 class output_store {
  public:
   explicit output_store(database& db) : db_(db) {}

@@ -10,7 +10,7 @@ class sqlite_operator_store final : public operator_store {
  public:
   // `db` and `clk` must outlive this object.
   sqlite_operator_store(database& db, const clock& clk)
-      : db_(db), jobs_(db, clk), accounts_(db, clk), charges_(db), dispatch_(db, clk) {}
+      : db_(db), jobs_(db, clk), accounts_(db, clk), charges_(db), dispatch_(db, clk), outputs_(db), notices_(db, clk) {}
 
   // Outside a transaction the INSERT commits by itself.
   result<insert_outcome> insert(const new_job& job, std::int64_t* id) override { return jobs_.insert(job, id); }
@@ -38,6 +38,13 @@ class sqlite_operator_store final : public operator_store {
   result<std::int64_t> spent_since(millis since) override { return charges_.spent_since(since); }
   result<std::vector<inflight_count>> inflight_counts() override { return dispatch_.inflight_counts(); }
 
+  result<std::vector<manifest_row>> manifest(const manifest_filter& filter) override {
+    return outputs_.manifest(filter);
+  }
+  result<std::vector<delivery_row>> deliveries(std::optional<delivery_status> only, int limit) override {
+    return notices_.list(only, limit);
+  }
+
   std::string last_error() const override { return db_.last_error(); }
 
  private:
@@ -46,6 +53,8 @@ class sqlite_operator_store final : public operator_store {
   account_store accounts_;
   charge_store charges_;
   dispatch_store dispatch_;
+  output_store outputs_;
+  notice_store notices_;
 };
 
 }  // namespace vidq::store

@@ -179,7 +179,8 @@ result<std::vector<job_row>> postgres_operator_store::list(const list_filter& fi
 }
 
 result<std::vector<batch_summary>> postgres_operator_store::batch_summaries() {
-  // Batches in SQLite's (bytewise) order, whatever the database's collation.
+  // Batches in SQLite's (bytewise) order, whatever the database's collation; so are the
+  // accounts of pauses() and inflight_counts().
   auto r = query(
       "SELECT batch, state, count(*) FROM jobs GROUP BY batch, state ORDER BY batch COLLATE \"C\"", {});
   if (!r) return r.error();
@@ -354,7 +355,7 @@ result<bool> postgres_operator_store::resume(std::string_view account) {
 }
 
 result<std::vector<account_pause_row>> postgres_operator_store::pauses() {
-  auto r = query("SELECT account, reason, until, paused_by, at FROM account_pauses ORDER BY account", {});
+  auto r = query("SELECT account, reason, until, paused_by, at FROM account_pauses ORDER BY account COLLATE \"C\"", {});
   if (!r) return r.error();
   std::vector<account_pause_row> out;
   for (int i = 0; i < r->size(); ++i) {
@@ -390,12 +391,75 @@ result<std::int64_t> postgres_operator_store::spent_since(millis since) {
 result<std::vector<inflight_count>> postgres_operator_store::inflight_counts() {
   auto r = query(
       "SELECT account, model, count(*) FROM jobs WHERE state IN ('submitting', 'processing') "
-      "GROUP BY account, model ORDER BY account, model",
+      "GROUP BY account, model ORDER BY account COLLATE \"C\", model COLLATE \"C\"",
       {});
   if (!r) return r.error();
   std::vector<inflight_count> out;
   for (int i = 0; i < r->size(); ++i) {
     out.push_back({std::string(r->text(i, 0)), std::string(r->text(i, 1)), r->int64(i, 2)});
+  }
+  return out;
+}
+
+// ---- Results and notices ----
+
+result<std::vector<manifest_row>> postgres_operator_store::manifest(const manifest_filter& filter) {
+  auto r = query("SELECT " VIDQ_MANIFEST_COLUMNS
+                 " FROM jobs WHERE ($1::text IS NULL OR batch = $1) AND ($2::text IS NULL OR state = $2) ORDER BY id",
+                 args(optional_text(filter.batch), state_or_null(filter.state)));
+  if (!r) return r.error();
+  std::vector<manifest_row> out;
+  for (int i = 0; i < r->size(); ++i) {
+    manifest_row m;
+    m.id = r->int64(i, 0);
+    m.key = r->opt_text(i, 1);
+    m.batch = std::string(r->text(i, 2));
+    m.state = parse_job_state(r->text(i, 3)).value_or(job_state::queued);  // CHECK: always known
+    m.model = std::string(r->text(i, 4));
+    m.video_path = r->opt_text(i, 5);
+    m.cover_path = r->opt_text(i, 6);
+    m.video_bytes = r->opt_int64(i, 7);
+    m.video_sha256 = r->opt_text(i, 8);
+    m.cost = r->int64(i, 9);
+    m.error_code = r->opt_text(i, 10);
+    m.error_message = r->opt_text(i, 11);
+    m.task_id = r->opt_text(i, 12);
+    m.request_id = r->opt_text(i, 13);
+    m.submitted_at = r->opt_int64(i, 14);
+    m.finished_at = r->opt_int64(i, 15);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+result<std::vector<delivery_row>> postgres_operator_store::deliveries(std::optional<delivery_status> only,
+                                                                      int limit) {
+  auto r = query(
+      "SELECT * FROM (SELECT n.id, n.event, coalesce(n.batch, n.account, ''), n.job_id, d.target, "
+      "CASE WHEN d.delivered_at IS NOT NULL THEN 'delivered' WHEN d.gave_up_at IS NOT NULL THEN 'failed' "
+      "ELSE 'pending' END AS status, d.attempts, d.last_error, n.at, d.next_attempt_at, d.delivered_at "
+      "FROM notice_deliveries d JOIN notices n ON n.id = d.notice_id) AS listed "
+      "WHERE $1::text IS NULL OR status = $1 ORDER BY 1 DESC, 5 LIMIT $2",
+      args(only ? text(to_string(*only)) : param(), number(limit)));
+  if (!r) return r.error();
+  std::vector<delivery_row> out;
+  for (int i = 0; i < r->size(); ++i) {
+    delivery_row d;
+    d.notice_id = r->int64(i, 0);
+    d.event = parse_notice_event(r->text(i, 1)).value_or(notice_event::batch_finished);
+    d.subject = std::string(r->text(i, 2));
+    d.job_id = r->opt_int64(i, 3);
+    d.target = std::string(r->text(i, 4));
+    const auto status = r->text(i, 5);
+    d.status = status == "delivered" ? delivery_status::delivered
+               : status == "failed"  ? delivery_status::failed
+                                     : delivery_status::pending;
+    d.attempts = static_cast<int>(r->int64(i, 6));
+    d.last_error = r->opt_text(i, 7);
+    d.created = r->int64(i, 8);
+    d.next_attempt = r->int64(i, 9);
+    d.delivered = r->opt_int64(i, 10);
+    out.push_back(std::move(d));
   }
   return out;
 }

@@ -50,6 +50,9 @@ class postgres_operator_store final : public operator_store {
   result<std::int64_t> spent_since(millis since) override;
   result<std::vector<inflight_count>> inflight_counts() override;
 
+  result<std::vector<manifest_row>> manifest(const manifest_filter& filter) override;
+  result<std::vector<delivery_row>> deliveries(std::optional<delivery_status> only, int limit) override;
+
   std::string last_error() const override;
 
  private:
