@@ -149,14 +149,12 @@ int run_on_postgres(context& ctx, ops::config cfg, const run_options& opt) {
   if (!cfg.status.listen.empty()) {
     log::warn("status_not_started", {{"reason", "the status server works on SQLite only in this version"}});
   }
-  if (!rt->notify_targets.empty()) {
-    log::warn("notify_not_started", {{"reason", "[[notify]] works on SQLite only in this version; notices wait in "
-                                                "the notices table"}});
-  }
   store::pg::postgres_daemon_store daemon_store(pool, clk, node, cfg.database_lease_ms);
   auto options = scheduler_options_for(opt);
   options.lease_renew = cfg.database_lease_ms / 3;  // two renewals may fail before the lease does
-  daemon::scheduler sched(ioc.get_executor(), {nullptr, daemon_store, clk, *rt->fetcher, rt->metrics, nullptr, {}},
+  daemon::scheduler sched(ioc.get_executor(),
+                          {nullptr, daemon_store, clk, *rt->fetcher, rt->metrics, &*rt->notice_transport,
+                           std::move(rt->notify_targets)},
                           cfg, std::move(rt->clients), options);
   // Rows inserted by any client, on any host, wake the loop within a round trip.
   store::pg::queue_listener listener(ioc.get_executor(), cfg.database_url, [&] {

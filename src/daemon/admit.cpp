@@ -8,7 +8,6 @@
 #include "vidq/ops/log.hpp"
 #include "vidq/ops/sd_notify.hpp"
 #include "vidq/provider/models.hpp"
-#include "vidq/store/notice_store.hpp"
 #include "vidq/store/sqlite.hpp"
 
 #include <algorithm>
@@ -71,8 +70,7 @@ asio::awaitable<void> scheduler::admit() {
   // is written here, when the block starts (or its reason changes).
   if (budget_block_ && budget_block_ != blocked_before) {
     log::warn("budget_blocked", {{"reason", *budget_block_}});
-    // Not on PostgreSQL yet: the notice outbox is not behind the store seam (docs/SCALING.md).
-    auto r = db_ ? store::notice_store(*db_, clock_).record_budget_blocked(*budget_block_) : result<void>{};
+    auto r = co_await store_.notices().record_budget_blocked(*budget_block_);
     if (!r) log::warn("notice_record_failed", {{"event", "budget_blocked"}, {"error", r.error().message()}});
   }
   // `systemctl status` line (a no-op outside systemd).

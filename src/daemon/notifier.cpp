@@ -6,12 +6,11 @@
 #include "vidq/notify/retry_policy.hpp"
 #include "vidq/ops/log.hpp"
 #include "vidq/output/manifest.hpp"
-#include "vidq/store/charge_store.hpp"
-#include "vidq/store/output_store.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/object.hpp>
 
 #include <algorithm>
@@ -38,11 +37,12 @@ std::filesystem::path manifest_path(const std::string& output_dir, const std::st
 notifier::notifier(asio::any_io_executor ex, notifier_deps deps, const ops::config& cfg,
                    std::vector<notify::target> targets, std::uint64_t seed)
     : ex_(ex),
-      db_(deps.db),
+      outbox_(deps.outbox),
+      store_(deps.store),
       clock_(deps.clock),
       metrics_(deps.metrics),
       transport_(deps.transport),
-      store_(deps.db, deps.clock),
+      min_pass_interval_(deps.min_pass_interval),
       rng_(seed != 0 ? seed : std::random_device{}()) {
   reload(cfg, std::move(targets));
 }
@@ -66,19 +66,24 @@ const notify::target* notifier::find_target(std::string_view name) const {
   return nullptr;
 }
 
-void notifier::pump() {
-  if (stopping_) return;
-  fan_out();
-  start_deliveries();
-  refresh_next_due();
+asio::awaitable<void> notifier::pump() {
+  if (stopping_) co_return;
+  const millis t = clock_.now();
+  const bool retry_due = next_due_ && *next_due_ <= t;
+  if (last_pass_ && t - *last_pass_ < min_pass_interval_ && !progressed_ && !retry_due) co_return;
+  last_pass_ = t;
+  progressed_ = false;
+  co_await fan_out();
+  co_await start_deliveries();
+  co_await refresh_next_due();
 }
 
-bool notifier::has_work(millis horizon) {
-  if (!attempts_.empty() || manifests_ > 0) return true;
-  auto waiting = store_.to_fan_out(1);
-  if (!waiting || !waiting->empty()) return true;
-  refresh_next_due();
-  return next_due_ && *next_due_ <= clock_.now() + horizon;
+asio::awaitable<bool> notifier::has_work(millis horizon) {
+  if (!attempts_.empty() || manifests_ > 0) co_return true;
+  auto waiting = co_await outbox_.to_fan_out(1);
+  if (!waiting || !waiting->empty()) co_return true;
+  co_await refresh_next_due();
+  co_return next_due_ && *next_due_ <= clock_.now() + horizon;
 }
 
 void notifier::stop() {
@@ -86,81 +91,94 @@ void notifier::stop() {
   for (auto& [key, slot] : attempts_) slot->signal.emit(asio::cancellation_type::terminal);
 }
 
-void notifier::refresh_next_due() {
-  auto next = store_.next_due();
+asio::awaitable<void> notifier::refresh_next_due() {
+  auto next = co_await outbox_.next_due();
   next_due_ = next ? *next : std::nullopt;
+}
+
+void notifier::spawn_tracked(asio::awaitable<void> work) {
+  asio::co_spawn(ex_, std::move(work), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      log::error("task_crashed", {{"what", x.what()}});
+    }
+  });
 }
 
 // ---- fan-out --------------------------------------------------------------------------
 
-void notifier::fan_out() {
-  auto notices = store_.to_fan_out(fan_out_batch + static_cast<int>(preparing_.size()));
+asio::awaitable<void> notifier::fan_out() {
+  auto notices = co_await outbox_.to_fan_out(fan_out_batch + static_cast<int>(preparing_.size()));
   if (!notices) {
     log::warn("notices_unreadable", {{"error", notices.error().message()}});
-    return;
+    co_return;
   }
   for (const auto& n : *notices) {
     if (preparing_.contains(n.id)) continue;
     if (n.event == notice_event::batch_finished && write_manifest_ && n.batch) {
-      if (start_manifest(n)) continue;
+      preparing_.insert(n.id);
+      ++manifests_;
+      spawn_tracked(manifest_then_fan_out(n));
+      continue;
     }
-    finish_fan_out(n, std::nullopt);
+    const std::optional<std::string> no_manifest;
+    co_await finish_fan_out(n, no_manifest);
   }
 }
 
-// Reads and renders the manifest here (the database is this thread's), writes it on the
-// worker thread, and fans the notice out when the write is done. False when the manifest
-// cannot even be read (the notice goes out without one).
-bool notifier::start_manifest(const notify::notice_row& notice) {
-  store::output_store outputs(db_);
-  store::manifest_filter filter;
-  filter.batch = *notice.batch;
-  auto rows = outputs.manifest(filter);
+// The rows are read and rendered on the loop; the file is written on the worker thread
+// (fsync and rename); the notice is fanned out when the write is done, naming the file. A
+// manifest that cannot be read or written does not hold the notice back: it goes out
+// without one.
+asio::awaitable<void> notifier::manifest_then_fan_out(notify::notice_row notice) {
+  std::optional<std::string> manifest;
+  auto rows = co_await outbox_.batch_manifest(*notice.batch);
   if (!rows) {
     log::error("manifest_unreadable", {{"batch", *notice.batch}, {"error", rows.error().message()}});
-    return false;
+  } else {
+    output::manifest_options options;
+    options.output_dir = output_dir_;
+    const auto file = manifest_path(output_dir_, path_template_, *notice.batch);
+    const std::size_t jobs = rows->size();
+    auto write = [file, text = output::render_manifest(*rows, options)]() -> asio::awaitable<bool> {
+      std::error_code ec;
+      std::filesystem::create_directories(file.parent_path(), ec);
+      co_return output::write_manifest_file(file, text).has_value();
+    };
+    const bool written = co_await asio::co_spawn(files_, std::move(write), asio::use_awaitable);
+    if (written) {
+      log::info("batch_manifest_written", {{"batch", *notice.batch}, {"path", file.string()}, {"jobs", jobs}});
+      manifest = file.string();
+    } else {
+      log::error("manifest_write_failed", {{"batch", *notice.batch}, {"path", file.string()}});
+    }
   }
-  output::manifest_options options;
-  options.output_dir = output_dir_;
-  const auto file = manifest_path(output_dir_, path_template_, *notice.batch);
-  preparing_.insert(notice.id);
-  ++manifests_;
-  const std::size_t jobs = rows->size();
-  asio::post(files_, [this, alive = alive_, notice, file, jobs, text = output::render_manifest(*rows, options)] {
-    std::error_code ec;
-    std::filesystem::create_directories(file.parent_path(), ec);
-    const bool written = output::write_manifest_file(file, text).has_value();
-    asio::post(ex_, [this, alive, notice, file, jobs, written] {
-      if (!*alive) return;
-      --manifests_;
-      preparing_.erase(notice.id);
-      if (written) {
-        log::info("batch_manifest_written", {{"batch", *notice.batch}, {"path", file.string()}, {"jobs", jobs}});
-      } else {
-        log::error("manifest_write_failed", {{"batch", *notice.batch}, {"path", file.string()}});
-      }
-      if (stopping_) return;  // fanned out at the next start (the file is rewritten then)
-      finish_fan_out(notice, written ? std::optional<std::string>(file.string()) : std::nullopt);
-      if (on_progress_) on_progress_();
-    });
-  });
-  return true;
+  // At a shutdown the notice stays as it is: fanned out at the next start (the file is
+  // rewritten then).
+  if (!stopping_) co_await finish_fan_out(notice, manifest);
+  --manifests_;
+  preparing_.erase(notice.id);
+  progressed_ = true;
+  if (on_progress_) on_progress_();
 }
 
-void notifier::finish_fan_out(const notify::notice_row& notice, const std::optional<std::string>& manifest) {
+asio::awaitable<void> notifier::finish_fan_out(const notify::notice_row& notice,
+                                               const std::optional<std::string>& manifest) {
   std::string payload = notice.payload;
   if (notice.event == notice_event::batch_finished && notice.batch) {
-    auto spent = store::charge_store(db_).spent_by_batch(*notice.batch);  // the ledger: every paid attempt
+    auto spent = co_await store_.spent_by_batch(*notice.batch);  // the ledger: every paid attempt
     payload = notify::complete_payload(notice.event, notice.payload, spent ? *spent : 0, manifest);
   }
   std::vector<std::string> names;
   for (const auto& t : targets_) {
     if (t.config.wants(notice.event)) names.push_back(t.config.name);
   }
-  auto done = store_.fan_out(notice.id, payload, names);
+  auto done = co_await outbox_.fan_out(notice.id, payload, names);
   if (!done) {
     log::warn("notice_fan_out_failed", {{"notice", notice.id}, {"error", done.error().message()}});
-    return;
+    co_return;
   }
   if (*done && !names.empty()) {
     log::debug("notice_queued", {{"notice", notice.id}, {"event", to_string(notice.event)}, {"targets", names.size()}});
@@ -169,12 +187,12 @@ void notifier::finish_fan_out(const notify::notice_row& notice, const std::optio
 
 // ---- delivery -------------------------------------------------------------------------
 
-void notifier::start_deliveries() {
-  if (transport_ == nullptr || static_cast<int>(attempts_.size()) >= max_in_flight) return;
-  auto due = store_.due(clock_.now(), max_in_flight * 4);
+asio::awaitable<void> notifier::start_deliveries() {
+  if (transport_ == nullptr || static_cast<int>(attempts_.size()) >= max_in_flight) co_return;
+  auto due = co_await outbox_.due(clock_.now(), max_in_flight * 4);
   if (!due) {
     log::warn("notices_unreadable", {{"error", due.error().message()}});
-    return;
+    co_return;
   }
   for (auto& d : *due) {
     if (static_cast<int>(attempts_.size()) >= max_in_flight) break;
@@ -186,10 +204,13 @@ void notifier::start_deliveries() {
       running = running || slot->notice_id == d.notice.id;
     }
     if (running || same_target >= max_per_target) continue;
+    // Another daemon sharing the outbox may have claimed it since it was read.
+    auto ours = co_await outbox_.claim_delivery(d.notice.id, d.target, clock_.now(), delivery_hold_ms);
+    if (!ours || !*ours) continue;
     const notify::target* target = find_target(d.target);
     if (target == nullptr) {
-      (void)store_.record_failed(d.notice.id, d.target, "no [[notify]] target of this name in the config",
-                                 std::nullopt);
+      const std::string why = "no [[notify]] target of this name in the config";
+      (void)co_await outbox_.record_failed(d.notice.id, d.target, why, std::nullopt);
       metrics_.bump(metrics_.notices, "gave_up");
       continue;
     }
@@ -212,6 +233,7 @@ void notifier::start_deliveries() {
                      asio::post(ex_, [this, key, alive] {
                        if (!*alive) return;
                        attempts_.erase(key);
+                       progressed_ = true;
                        if (on_progress_) on_progress_();
                      });
                    }));
@@ -231,7 +253,7 @@ asio::awaitable<void> notifier::attempt(store::due_delivery d, notify::target ta
                              {"ms", t - started}};
   if (outcome.delivered) {
     metrics_.bump(metrics_.notices, "delivered");
-    if (auto r = store_.record_delivered(d.notice.id, d.target); !r) {
+    if (auto r = co_await outbox_.record_delivered(d.notice.id, d.target); !r) {
       log::warn("notice_record_failed", {{"notice", d.notice.id}, {"error", r.error().message()}});
     }
     log::info("notice_delivered", fields);
@@ -241,7 +263,7 @@ asio::awaitable<void> notifier::attempt(store::due_delivery d, notify::target ta
   const auto next = notify::next_attempt_at(attempts, t, d.notice.at, target.config.retry_for,
                                             std::uniform_real_distribution<double>(0.0, 1.0)(rng_));
   metrics_.bump(metrics_.notices, next ? "failed" : "gave_up");
-  if (auto r = store_.record_failed(d.notice.id, d.target, outcome.error, next); !r) {
+  if (auto r = co_await outbox_.record_failed(d.notice.id, d.target, outcome.error, next); !r) {
     log::warn("notice_record_failed", {{"notice", d.notice.id}, {"error", r.error().message()}});
   }
   fields["error"] = outcome.error;

@@ -8,7 +8,6 @@
 #include "vidq/ops/sd_notify.hpp"
 #include "vidq/store/db_identity.hpp"
 #include "vidq/store/housekeeping.hpp"
-#include "vidq/store/notice_store.hpp"
 #include "vidq/store/sqlite.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -51,12 +50,15 @@ scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config 
       admission_(aimd_),
       rng_(options.seed != 0 ? options.seed : std::random_device{}()),
       wake_timer_(ex) {
-  if (db_) {
-    accounts_.emplace(*db_, clock_);
-    notifier_ = std::make_unique<notifier>(ex, notifier_deps{*db_, deps.clock, deps.metrics, deps.notice_transport},
-                                           cfg_, std::move(deps.notify_targets), options.seed);
-    notifier_->on_progress([this] { wake(); });
-  }
+  if (db_) accounts_.emplace(*db_, clock_);
+  // On SQLite a look at the outbox costs microseconds: every pass. On PostgreSQL it is a few
+  // round trips: as often as the daemon looks for new rows, or sooner when one of its
+  // deliveries or manifests finished.
+  const millis notice_pass_interval = db_ ? 0 : opt_.idle_check;
+  notifier_ = std::make_unique<notifier>(
+      ex, notifier_deps{store_.notices(), store_, deps.clock, deps.metrics, deps.notice_transport, notice_pass_interval},
+      cfg_, std::move(deps.notify_targets), options.seed);
+  notifier_->on_progress([this] { wake(); });
   disk_.set_min_free(mib_to_bytes(cfg_.output_min_free_mb));
   // Several daemons on PostgreSQL back off and recover on a lane as this one does alone.
   store_.set_lane_backoff({.decrease_factor = aimd_.decrease_factor,
@@ -280,7 +282,7 @@ asio::awaitable<void> scheduler::tick() {
   start_probes();
   co_await start_polls();
   start_downloads();
-  if (notifier_) notifier_->pump();
+  co_await notifier_->pump();
 }
 
 asio::awaitable<void> scheduler::sync_pauses() {
@@ -315,7 +317,7 @@ void scheduler::keep_watchdog_happy() {
 asio::awaitable<void> scheduler::housekeeping() {
   const millis t = now();
   next_housekeeping_ = t + opt_.housekeeping;
-  if (db_) sqlite_housekeeping(t);
+  if (db_) sqlite_housekeeping();
   forget_stale_plans();
   // The learned durations need the newest few hundred samples per kind; the table stays
   // bounded whatever [retention] says. A busy database just waits for the next pass.
@@ -323,6 +325,14 @@ asio::awaitable<void> scheduler::housekeeping() {
     auto trimmed = co_await store_.trim_duration_samples();
     if (!trimmed && !note_db_outcome(trimmed.error())) {
       log::warn("duration_samples_trim_failed", {{"error", trimmed.error().message()}});
+    }
+    // The outbox stays bounded whatever [retention] says: finished notices go after 7 days
+    // (pending ones never; a delivery gives up after its target's retry_for_hours).
+    auto pruned = co_await store_.notices().prune(t - notice_keep, 500);
+    if (!pruned) {
+      log::warn("notice_prune_failed", {{"error", pruned.error().message()}});
+    } else if (*pruned > 0) {
+      log::info("notices_pruned", {{"notices", *pruned}});
     }
   }
   if (!cfg_.retention.finished_jobs && !cfg_.retention.events) co_return;
@@ -347,16 +357,9 @@ asio::awaitable<void> scheduler::housekeeping() {
   if (r->more) next_housekeeping_ = t + 1'000;  // bounded chunks, a second apart
 }
 
-void scheduler::sqlite_housekeeping(millis t) {
+void scheduler::sqlite_housekeeping() {
   // PASSIVE never waits for readers: an operator's long sqlite3 session only delays it.
   if (auto c = store::checkpoint(*db_); !c) log::warn("checkpoint_failed", {{"error", c.error().message()}});
-  // The outbox stays bounded whatever [retention] says: finished notices go after 7 days
-  // (pending ones never; a delivery gives up after its target's retry_for_hours).
-  if (auto p = store::notice_store(*db_, clock_).prune(t - notice_keep, 500); !p) {
-    log::warn("notice_prune_failed", {{"error", p.error().message()}});
-  } else if (*p > 0) {
-    log::info("notices_pruned", {{"notices", *p}});
-  }
 }
 
 void scheduler::note_requeue(millis not_before) {
@@ -377,7 +380,7 @@ millis scheduler::next_wake() const {
   consider(breakers_.next_probe());
   consider(disk_.next_check());
   if (queue_dirty_ && db_lock_.locked()) consider(db_lock_.next_try());
-  if (notifier_) consider(notifier_->next_wake());
+  consider(notifier_->next_wake());
   return when;
 }
 
@@ -400,7 +403,7 @@ void scheduler::wake() {
 
 asio::awaitable<bool> scheduler::idle_now() {
   if (!tasks_.empty() || !download_queue_.empty() || !disk_waiting_.empty()) co_return false;
-  if (notifier_ && notifier_->has_work()) co_return false;  // a batch_finished notice is the point of a cron run
+  if (co_await notifier_->has_work()) co_return false;  // a batch_finished notice is the point of a cron run
   auto counts = co_await store_.inflight_counts();
   if (!counts || !counts->empty()) co_return false;
   auto transient = co_await store_.transient_rows();
@@ -479,9 +482,9 @@ asio::awaitable<void> scheduler::drain() {
   for (auto& [key, t] : tasks_) {
     if (t->what != task_slot::kind::submit) t->signal.emit(asio::cancellation_type::terminal);
   }
-  if (notifier_) notifier_->stop();  // an attempt cut here stays due: sent again at the next start
+  notifier_->stop();  // an attempt cut here stays due: sent again at the next start
   const millis grace_end = started + opt_.shutdown_grace;
-  auto busy = [&] { return !tasks_.empty() || (notifier_ && !notifier_->drained()); };
+  auto busy = [&] { return !tasks_.empty() || !notifier_->drained(); };
   while (busy() && now() < grace_end) co_await sleep_until(std::min(grace_end, now() + 50));
   if (!tasks_.empty()) {
     log::warn("shutdown_grace_over", {{"tasks", tasks_.size()}});
@@ -581,7 +584,7 @@ asio::awaitable<void> scheduler::reload(ops::config cfg, client_map clients, std
   clients_ = std::move(clients);
   cfg_ = std::move(cfg);
   disk_.set_min_free(mib_to_bytes(cfg_.output_min_free_mb));
-  if (notifier_) notifier_->reload(cfg_, std::move(targets));
+  notifier_->reload(cfg_, std::move(targets));
   sync_accounts();
   co_await sync_pauses();
   batch_spend_.clear();

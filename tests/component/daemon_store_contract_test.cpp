@@ -369,6 +369,109 @@ TEST_P(DaemonStoreContract, NoticesWhatAnotherClientWrote) {
   });
 }
 
+// ---- The notice outbox (store/notice_outbox.hpp) ----
+
+TEST_P(DaemonStoreContract, ANoticeIsFannedOutOnceWithADeliveryPerTarget) {
+  sql("INSERT INTO notices(id, event, at, batch) VALUES (1, 'batch_finished', 100, 'spring')");
+  clock_.set(1'000);
+  run([&]() -> awaitable<void> {
+    auto& outbox = store_->notices();
+    auto waiting = co_await outbox.to_fan_out(10);
+    EXPECT_TRUE(waiting && waiting->size() == 1 && (*waiting)[0].batch == "spring");
+    const std::vector<std::string> targets{"ops", "shop"};
+    const std::string payload = R"({"batch":"spring","cost_cny":1.5})";
+    auto first = co_await outbox.fan_out(1, payload, targets);
+    EXPECT_TRUE(first && *first);
+    auto second = co_await outbox.fan_out(1, payload, targets);
+    EXPECT_TRUE(second && !*second) << "already fanned out: nothing changes";
+    auto left = co_await outbox.to_fan_out(10);
+    EXPECT_TRUE(left && left->empty());
+    auto due = co_await outbox.due(1'000, 10);
+    EXPECT_TRUE(due && due->size() == 2);
+    if (due && due->size() == 2) {
+      EXPECT_EQ((*due)[0].notice.payload, payload);
+      EXPECT_EQ((*due)[0].attempts, 0);
+    }
+    auto next = co_await outbox.next_due();
+    EXPECT_TRUE(next && *next == std::optional<millis>(1'000));
+  });
+  EXPECT_EQ(scalar("SELECT count(*) FROM notice_deliveries"), 2);
+}
+
+TEST_P(DaemonStoreContract, AttemptOutcomesMoveTheDeliveryAndFinishedNoticesArePruned) {
+  sql("INSERT INTO notices(id, event, at, batch) VALUES (1, 'batch_finished', 100, 'a')");
+  sql("INSERT INTO notices(id, event, at, batch) VALUES (2, 'batch_finished', 100, 'b')");
+  clock_.set(1'000);
+  run([&]() -> awaitable<void> {
+    auto& outbox = store_->notices();
+    const std::vector<std::string> targets{"ops"};
+    (void)co_await outbox.fan_out(1, "{}", targets);
+    (void)co_await outbox.fan_out(2, "{}", targets);
+    auto claimed = co_await outbox.claim_delivery(1, "ops", 1'000, 60'000);
+    EXPECT_TRUE(claimed && *claimed);
+    auto delivered = co_await outbox.record_delivered(1, "ops");
+    EXPECT_TRUE(delivered);
+    auto failed = co_await outbox.record_failed(2, "ops", "HTTP 500", std::optional<millis>(5'000));
+    EXPECT_TRUE(failed);
+    auto due = co_await outbox.due(1'000, 10);
+    EXPECT_TRUE(due && due->empty()) << "delivered, and the other retries at 5,000";
+    auto later = co_await outbox.due(5'000, 10);
+    EXPECT_TRUE(later && later->size() == 1 && (*later)[0].attempts == 1);
+    auto pruned = co_await outbox.prune(200, 100);
+    EXPECT_TRUE(pruned && *pruned == 1) << "the delivered notice; the pending one stays";
+    auto gave_up = co_await outbox.record_failed(2, "ops", "HTTP 500", std::nullopt);
+    EXPECT_TRUE(gave_up);
+    auto none = co_await outbox.next_due();
+    EXPECT_TRUE(none && !*none) << "nothing pending";
+    auto budget = co_await outbox.record_budget_blocked("daily budget 5.00 CNY reached");
+    EXPECT_TRUE(budget);
+  });
+  EXPECT_EQ(text("SELECT last_error FROM notice_deliveries WHERE notice_id = 2"), "HTTP 500");
+  EXPECT_EQ(scalar("SELECT count(*) FROM notice_deliveries WHERE gave_up_at IS NOT NULL"), 1);
+  EXPECT_EQ(scalar("SELECT count(*) FROM notices WHERE event = 'budget_blocked' AND fanned_out = 0"), 1);
+}
+
+TEST_P(DaemonStoreContract, OneDaemonClaimsADeliveryTheOthersLeaveIt) {
+  sql("INSERT INTO notices(id, event, at, batch) VALUES (1, 'batch_finished', 100, 'a')");
+  clock_.set(1'000);
+  std::unique_ptr<pg::pool> second_pool;
+  std::unique_ptr<daemon_store> second;
+  if (GetParam() == backend::postgres) {
+    second_pool = std::make_unique<pg::pool>(ioc_.get_executor(), pg::pool_options{.conninfo = pg_->conninfo(), .size = 1});
+    second = std::make_unique<pg::postgres_daemon_store>(*second_pool, clock_, "node-other");
+  }
+  run([&]() -> awaitable<void> {
+    const std::vector<std::string> targets{"ops"};
+    (void)co_await store_->notices().fan_out(1, "{}", targets);
+    auto mine = co_await store_->notices().claim_delivery(1, "ops", 1'000, 60'000);
+    EXPECT_TRUE(mine && *mine);
+    if (!second) co_return;  // SQLite: one daemon per file, nobody to keep out
+    auto theirs = co_await second->notices().claim_delivery(1, "ops", 1'000, 60'000);
+    EXPECT_TRUE(theirs && !*theirs) << "held by the first daemon";
+    auto due = co_await second->notices().due(1'000, 10);
+    EXPECT_TRUE(due && due->empty());
+    auto after_hold = co_await second->notices().claim_delivery(1, "ops", 61'000, 60'000);
+    EXPECT_TRUE(after_hold && *after_hold) << "the first daemon died: the hold ends, another sends it";
+  });
+  if (GetParam() == backend::sqlite) {
+    EXPECT_EQ(scalar("SELECT next_attempt_at FROM notice_deliveries"), 1'000) << "a claim holds nothing on SQLite";
+  }
+}
+
+TEST_P(DaemonStoreContract, TheBatchManifestListsTheBatchInIdOrder) {
+  insert_jobs(2, "acct", "spring");
+  insert_jobs(1, "acct", "autumn");
+  sql("UPDATE jobs SET state = 'succeeded', video_path = '/out/1.mp4' WHERE id = 1");
+  run([&]() -> awaitable<void> {
+    auto rows = co_await store_->notices().batch_manifest("spring");
+    EXPECT_TRUE(rows && rows->size() == 2);
+    if (!rows || rows->size() != 2) co_return;
+    EXPECT_EQ((*rows)[0].id, 1);
+    EXPECT_EQ((*rows)[0].video_path, "/out/1.mp4");
+    EXPECT_EQ((*rows)[1].state, job_state::queued);
+  });
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, DaemonStoreContract, test::both_backends(), test::backend_name);
 
 }  // namespace

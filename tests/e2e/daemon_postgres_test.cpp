@@ -4,6 +4,7 @@
 // others finish its tasks without submitting them again.
 #include "support/daemon_harness.hpp"
 #include "support/pg_test_db.hpp"
+#include "support/webhook_receiver.hpp"
 
 #include <gtest/gtest.h>
 
@@ -104,6 +105,40 @@ TEST(DaemonOnPostgres, OneDaemonServesRowsACronJobInserted) {
       << summary(db);
   EXPECT_EQ(db.scalar("SELECT count(*) FROM nodes"), 0) << "a clean stop retires the node's lease";
   EXPECT_EQ(h.verify_files(), "");
+}
+
+// The outbox is shared: whichever daemon finishes a batch's last job, the batch_finished
+// notice is fanned out by one daemon and delivered by one, with its manifest written; the
+// daemons wait for it before --exit-when-idle lets them go.
+TEST(DaemonOnPostgres, TwoDaemonsSendEachBatchFinishedNoticeOnce) {
+  pg_test_db db;
+  VIDQ_REQUIRE_PG(db);
+  webhook_receiver receiver;
+  daemon_settings settings{.postgres = &db};
+  settings.output_extra = "path_template = \"{batch}/{id}\"\nwrite_manifest = true\n";
+  settings.extra_toml = "[[notify]]\nname = \"hook\"\nurl = \"" + receiver.url() +
+                        "\"\nevents = [\"batch_finished\"]\ntimeout_seconds = 5\n";
+  daemon_harness h(settings);
+  db.migrate();
+  insert_jobs(db, 12, "cogvideox-flash", "spring");
+  insert_jobs(db, 12, "cogvideox-flash", "autumn");
+  const pid_t first = h.start();
+  const pid_t second = h.start();
+  for (pid_t pid : {first, second}) {
+    const auto code = h.wait(pid, 120s);
+    ASSERT_TRUE(code.has_value()) << "still running; " << summary(db);
+    EXPECT_EQ(*code, 0) << h.log_text().substr(0, 3000);
+  }
+  std::map<std::string, int> per_batch;
+  for (const auto& r : receiver.received()) {
+    const auto body = boost::json::parse(r.body).as_object();
+    ++per_batch[std::string(body.at("data").as_object().at("batch").as_string())];
+  }
+  EXPECT_EQ(per_batch, (std::map<std::string, int>{{"autumn", 1}, {"spring", 1}}));
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM notice_deliveries WHERE delivered_at IS NOT NULL"), 2);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM notices WHERE fanned_out = 0"), 0);
+  EXPECT_TRUE(std::filesystem::exists(h.output_dir() / "spring" / "manifest.csv"));
+  EXPECT_TRUE(std::filesystem::exists(h.output_dir() / "autumn" / "manifest.csv"));
 }
 
 TEST(DaemonOnPostgres, ThreeDaemonsShareTheCapsAndFinishADeadAndAStalledOnesTasks) {

@@ -1,20 +1,23 @@
 #pragma once
-// The daemon's side of the notice outbox (migrations/0006, docs/DAEMON.md "Notices"). The
-// scheduler calls pump() from its loop; pump never awaits and never blocks:
+// The daemon's side of the notice outbox (migrations/0006, docs/DAEMON.md "Notices"),
+// through store::notice_outbox (either backend). The scheduler awaits pump() from its loop;
+// pump only awaits the store, never a delivery:
 //  1. fan-out: each new notice gets one delivery row per [[notify]] target whose `events`
 //     match; a batch_finished notice first gets its manifest.csv written ([output]
 //     write_manifest) on a worker thread, so the notice names a file that exists;
 //  2. delivery: due deliveries start as coroutines (at most max_in_flight at once, two per
 //     target), each one attempt through the transport; the outcome is recorded in one
 //     short transaction (delivered, or the next attempt by notify/retry_policy, or given up).
-// A crash between an attempt and its record sends the notice again after the restart, with
-// the same Idempotency-Key: delivery is at least once.
+// A crash between an attempt and its record sends the notice again after the restart (on
+// PostgreSQL: by any daemon, once take_due's hold has passed), with the same
+// Idempotency-Key: delivery is at least once.
 
 #include "vidq/core/clock.hpp"
 #include "vidq/notify/transport.hpp"
 #include "vidq/ops/config.hpp"
 #include "vidq/ops/metrics.hpp"
-#include "vidq/store/notice_store.hpp"
+#include "vidq/store/daemon_store.hpp"
+#include "vidq/store/notice_outbox.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -31,23 +34,26 @@
 #include <string>
 #include <vector>
 
-namespace vidq::store {
-class database;
-}
-
 namespace vidq::daemon {
 
 struct notifier_deps {
-  store::database& db;
+  store::notice_outbox& outbox;
+  store::daemon_store& store;  // the ledger: a batch_finished notice says what the batch cost
   const vidq::clock& clock;
   ops::metrics& metrics;
   notify::transport* transport;  // null: nothing is sent (deliveries stay pending)
+  // Fewer store round trips on a networked backend: pump() looks for new notices and due
+  // deliveries at most this often, unless an attempt or a manifest finished meanwhile.
+  millis min_pass_interval = 0;
 };
 
 class notifier {
  public:
   static constexpr int max_in_flight = 8;
   static constexpr int max_per_target = 2;
+  // How long a delivery taken for an attempt stays away from the other daemons sharing the
+  // outbox (PostgreSQL): longer than any attempt (the transport's timeout).
+  static constexpr millis delivery_hold_ms = 5 * 60'000;
 
   notifier(boost::asio::any_io_executor ex, notifier_deps deps, const ops::config& cfg,
            std::vector<notify::target> targets, std::uint64_t seed);
@@ -60,13 +66,13 @@ class notifier {
   // (last_error says so), so a removed target never holds `--exit-when-idle`.
   void reload(const ops::config& cfg, std::vector<notify::target> targets);
   // One pass: fan out new notices, start due deliveries. Errors are logged, retried next pass.
-  void pump();
+  boost::asio::awaitable<void> pump();
   // When pump() has something to do next (a retry coming due); nullopt: only on new notices.
   std::optional<millis> next_wake() const { return next_due_; }
   // Work the daemon should wait for before `--exit-when-idle` exits: attempts in flight,
   // manifests being written, notices not fanned out, deliveries to configured targets due
   // within `horizon`. A target down for longer keeps its notices for the next run.
-  bool has_work(millis horizon = 30'000);
+  boost::asio::awaitable<bool> has_work(millis horizon = 30'000);
   // Shutdown: attempts in flight are cancelled (they stay pending, sent again next start).
   void stop();
   bool drained() const { return attempts_.empty() && manifests_ == 0; }
@@ -80,21 +86,27 @@ class notifier {
     boost::asio::cancellation_signal signal;
   };
 
-  void fan_out();
-  void finish_fan_out(const notify::notice_row& notice, const std::optional<std::string>& manifest);
-  bool start_manifest(const notify::notice_row& notice);
-  void start_deliveries();
+  boost::asio::awaitable<void> fan_out();
+  boost::asio::awaitable<void> finish_fan_out(const notify::notice_row& notice,
+                                              const std::optional<std::string>& manifest);
+  // Reads the batch's manifest, writes it on the worker thread, then fans the notice out.
+  boost::asio::awaitable<void> manifest_then_fan_out(notify::notice_row notice);
+  void spawn_tracked(boost::asio::awaitable<void> work);
+  boost::asio::awaitable<void> start_deliveries();
   // `target` is a copy: a reload during the attempt may replace targets_.
   boost::asio::awaitable<void> attempt(store::due_delivery d, notify::target target);
   const notify::target* find_target(std::string_view name) const;
-  void refresh_next_due();
+  boost::asio::awaitable<void> refresh_next_due();
 
   boost::asio::any_io_executor ex_;
-  store::database& db_;
+  store::notice_outbox& outbox_;
+  store::daemon_store& store_;
   const vidq::clock& clock_;
   ops::metrics& metrics_;
   notify::transport* transport_;
-  store::notice_store store_;
+  millis min_pass_interval_ = 0;
+  std::optional<millis> last_pass_;
+  bool progressed_ = false;  // an attempt or a manifest finished since the last pass
   std::vector<notify::target> targets_;
   bool write_manifest_ = false;
   std::string output_dir_;

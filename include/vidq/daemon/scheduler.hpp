@@ -155,7 +155,7 @@ class scheduler final : public daemon_control {
   boost::asio::awaitable<void> sync_pauses();
   void sync_accounts();
   boost::asio::awaitable<void> housekeeping();
-  void sqlite_housekeeping(millis now);  // the WAL checkpoint and the notice prune
+  void sqlite_housekeeping();  // the WAL checkpoint
   // Rows left submitting/downloading (ours after a stop, or adopted): downloads again, or
   // the ambiguous-submit policy. Returns the price the spawned submits reserve.
   std::int64_t resume_transient(std::vector<store::job_row> rows, const char* why);
@@ -319,7 +319,7 @@ class scheduler final : public daemon_control {
   engine::db_lock_watch db_lock_;
   store::db_identity identity_;
   std::optional<std::string> db_lost_;
-  std::unique_ptr<notifier> notifier_;  // null on PostgreSQL (not behind the seam yet)
+  std::unique_ptr<notifier> notifier_;
 
   millis started_at_ = 0;
   millis last_tick_ = 0;

@@ -14,11 +14,9 @@
 // awaited: pass named objects, never temporaries (a std::string built in the call would be
 // gone by then behind its string_view).
 //
-// Not yet behind the seam (the scheduler keeps its store::database& for them, SQLite only):
-// the notifier (notice_store, output_store's manifest reads, its spent_by_batch), the
-// budget_blocked notice, the WAL checkpoint and notice pruning, db_identity and the lost-WAL rescue, the instance lock,
-// and the operator's pause/resume
-// through daemon_control (synchronous: the status server calls it inline).
+// The notice outbox is behind notices() (store/notice_outbox.hpp). Not behind the seam
+// (the scheduler keeps its store::database& for them, SQLite only): the WAL checkpoint,
+// db_identity and the lost-WAL rescue, the instance lock.
 
 #include "vidq/core/clock.hpp"
 #include "vidq/core/error.hpp"
@@ -28,6 +26,7 @@
 #include "vidq/store/dispatch_store.hpp"
 #include "vidq/store/housekeeping.hpp"
 #include "vidq/store/job_row.hpp"
+#include "vidq/store/notice_outbox.hpp"
 
 #include <boost/asio/awaitable.hpp>
 
@@ -140,6 +139,9 @@ class daemon_store {
                            paused_by by) = 0;
   virtual task<bool> lift(std::string_view account, paused_by by) = 0;
   virtual task<std::vector<account_pause_row>> pauses() = 0;
+
+  // ---- The notice outbox (notice_outbox.hpp), for the daemon's notifier ----
+  virtual notice_outbox& notices() = 0;
 
   // ---- Ledger sums for the budget (charge_store.hpp) ----
   virtual task<std::int64_t> spent_since(millis since) = 0;

@@ -17,7 +17,7 @@ class sqlite_daemon_store : public daemon_store {  // not final: tests add laten
  public:
   // `db` and `clk` must outlive this object (the daemon's writer connection and clock).
   sqlite_daemon_store(database& db, const clock& clk)
-      : db_(db), dispatch_(db, clk), accounts_(db, clk), charges_(db), outputs_(db) {}
+      : db_(db), dispatch_(db, clk), accounts_(db, clk), charges_(db), outputs_(db), notices_(db, clk) {}
 
   // PRAGMA data_version: other connections' commits bump it, ours do not.
   task<bool> changed_elsewhere() override;
@@ -64,6 +64,8 @@ class sqlite_daemon_store : public daemon_store {  // not final: tests add laten
   task<bool> lift(std::string_view account, paused_by by) override;
   task<std::vector<account_pause_row>> pauses() override;
 
+  notice_outbox& notices() override { return notices_; }
+
   task<std::int64_t> spent_since(millis since) override;
   task<std::int64_t> spent_by_batch(std::string_view batch) override;
 
@@ -74,6 +76,7 @@ class sqlite_daemon_store : public daemon_store {  // not final: tests add laten
   account_store accounts_;
   charge_store charges_;
   output_store outputs_;
+  sqlite_notice_outbox notices_;
 };
 
 }  // namespace vidq::store

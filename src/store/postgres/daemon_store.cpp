@@ -13,7 +13,7 @@ template <class T>
 using task = daemon_store::task<T>;
 
 postgres_daemon_store::postgres_daemon_store(pool& db, const clock& clk, std::string node, millis lease_ms)
-    : db_(db), clock_(clk), dispatch_(db, clk, std::move(node)), lease_ms_(lease_ms) {}
+    : db_(db), clock_(clk), dispatch_(db, clk, std::move(node)), notices_(db, clk), lease_ms_(lease_ms) {}
 
 task<bool> postgres_daemon_store::renew_lease() {
   if (!registered_) {

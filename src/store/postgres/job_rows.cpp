@@ -48,4 +48,30 @@ std::vector<job_row> read_job_rows(const rows& r) {
   return out;
 }
 
+std::vector<manifest_row> read_manifest_rows(const rows& r) {
+  std::vector<manifest_row> out;
+  out.reserve(static_cast<std::size_t>(r.size()));
+  for (int i = 0; i < r.size(); ++i) {
+    manifest_row m;
+    m.id = r.int64(i, 0);
+    m.key = r.opt_text(i, 1);
+    m.batch = std::string(r.text(i, 2));
+    m.state = parse_job_state(r.text(i, 3)).value_or(job_state::queued);  // CHECK: always known
+    m.model = std::string(r.text(i, 4));
+    m.video_path = r.opt_text(i, 5);
+    m.cover_path = r.opt_text(i, 6);
+    m.video_bytes = r.opt_int64(i, 7);
+    m.video_sha256 = r.opt_text(i, 8);
+    m.cost = r.int64(i, 9);
+    m.error_code = r.opt_text(i, 10);
+    m.error_message = r.opt_text(i, 11);
+    m.task_id = r.opt_text(i, 12);
+    m.request_id = r.opt_text(i, 13);
+    m.submitted_at = r.opt_int64(i, 14);
+    m.finished_at = r.opt_int64(i, 15);
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 }  // namespace vidq::store::pg

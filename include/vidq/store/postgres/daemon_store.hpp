@@ -5,6 +5,7 @@
 
 #include "vidq/store/daemon_store.hpp"
 #include "vidq/store/postgres/dispatch.hpp"
+#include "vidq/store/postgres/notice_outbox.hpp"
 
 namespace vidq::store::pg {
 
@@ -64,6 +65,8 @@ class postgres_daemon_store final : public daemon_store {
   task<bool> lift(std::string_view account, paused_by by) override;
   task<std::vector<account_pause_row>> pauses() override;
 
+  notice_outbox& notices() override { return notices_; }
+
   task<std::int64_t> spent_since(millis since) override;
   task<std::int64_t> spent_by_batch(std::string_view batch) override;
 
@@ -71,6 +74,7 @@ class postgres_daemon_store final : public daemon_store {
   pool& db_;
   const clock& clock_;
   dispatch dispatch_;
+  postgres_notice_outbox notices_;
   bool changed_ = true;  // nothing heard yet: the first look is a full one
   millis lease_ms_;
   bool registered_ = false;
