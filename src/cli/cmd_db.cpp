@@ -90,7 +90,8 @@ void run_prune(context& ctx, const db_flags& f) {
 }  // namespace
 
 void register_db(CLI::App& root, context& ctx) {
-  auto* cmd = root.add_subcommand("db", "Back up, checkpoint or prune the database (safe while the daemon runs)");
+  auto* cmd = root.add_subcommand(
+      "db", "Back up, checkpoint or prune the database (safe while the daemon runs), or copy it to PostgreSQL");
   cmd->require_subcommand(1);
   auto f = std::make_shared<db_flags>();
 
@@ -114,6 +115,8 @@ void register_db(CLI::App& root, context& ctx) {
   prune->add_option("--chunk", f->chunk, "Rows per transaction")->check(CLI::Range(1, 100000))->capture_default_str();
   prune->footer("Video files are not touched. With retention off (the default) nothing is deleted.");
   prune->callback([&ctx, f] { run_prune(ctx, *f); });
+
+  register_db_copy(*cmd, ctx);
 }
 
 }  // namespace vidq::cli

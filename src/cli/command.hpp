@@ -38,6 +38,7 @@ void register_export(CLI::App& root, context& ctx);
 void register_cancel_retry(CLI::App& root, context& ctx);
 void register_account(CLI::App& root, context& ctx);
 void register_db(CLI::App& root, context& ctx);
+void register_db_copy(CLI::App& db, context& ctx);  // `vidq db copy`, under register_db's `db`
 void register_notify(CLI::App& root, context& ctx);
 void register_doctor(CLI::App& root, context& ctx);
 void register_sim(CLI::App& root, context& ctx);
