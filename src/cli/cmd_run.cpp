@@ -4,8 +4,8 @@
 //
 // SQLite: one daemon per file, held by the instance lock, with the status server and the
 // notifier. PostgreSQL ([database] url, docs/SCALING.md): any number of daemons on one
-// database, each a node with a lease; what is not behind the store seam yet (the notifier,
-// the status server) is not started there, and the log says so.
+// database, each a node with a lease, its own status server (store::status_store over the
+// daemon's pool) and its notifier, sharing the outbox with the others.
 #include "command.hpp"
 #include "daemon_runtime.hpp"
 #include "session.hpp"
@@ -15,7 +15,9 @@
 #include "vidq/store/postgres/migrate.hpp"
 #include "vidq/store/postgres/migrations.hpp"
 #include "vidq/store/postgres/queue_listener.hpp"
+#include "vidq/store/postgres/status_store.hpp"
 #include "vidq/store/sqlite_daemon_store.hpp"
+#include "vidq/store/sqlite_status_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -25,6 +27,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <optional>
 
 namespace vidq::cli {
@@ -35,6 +38,43 @@ namespace asio = boost::asio;
 // The daemon connection's busy timeout: a few ticks' worth of nothing, far below any
 // health-check deadline; past it a write is retried (scheduler::persist).
 constexpr int daemon_busy_timeout_ms = 25;
+
+// Starts the status server into `srv` when [status] listen is set; `deps.token` is loaded
+// here. The server reads deps.cfg, which a reload replaces in place. Without a token it
+// still serves everything read-only (the default token_env is often unset). False after
+// reporting that it cannot listen.
+bool start_status_server(asio::io_context& ioc, std::optional<status::status_server>& srv,
+                         status::status_server_deps deps) {
+  const auto& listen = deps.cfg.status.listen;
+  if (listen.empty()) return true;
+  std::string token_why;
+  auto token = status::load_status_token(deps.cfg.status, token_why);
+  if (!token) log::warn("status_read_only", {{"reason", token_why}});
+  deps.token = token ? std::move(*token) : std::nullopt;
+  srv.emplace(ioc.get_executor(), std::move(deps));
+  auto port = srv->start(listen);
+  if (!port) {
+    report_error("status", "cannot listen on " + listen + " ([status] listen): " + port.error().message());
+    return false;
+  }
+  log::info("status_listening",
+            {{"url", "http://" + listen.substr(0, listen.rfind(':')) + ":" + std::to_string(*port) + "/"}});
+  return true;
+}
+
+// serve() stops the loop at once; a status request waiting on the pool then would be
+// destroyed with the io_context, after the pool it borrowed from. stop() cancelled those
+// waits: run the loop until the sessions unwound (a few seconds at most), before returning
+// destroys the pool.
+void finish_status_sessions(asio::io_context& ioc, status::status_server& srv) {
+  srv.stop();
+  ioc.restart();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (srv.open_connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    ioc.run_one_for(std::chrono::milliseconds(100));
+  }
+  if (srv.open_connections() > 0) log::warn("status_sessions_left", {{"open", srv.open_connections()}});
+}
 
 int run_on_sqlite(context& ctx, ops::config cfg, const run_options& opt) {
   auto s = open_sqlite_session(ctx, db_access::create, std::move(cfg));
@@ -62,25 +102,10 @@ int run_on_sqlite(context& ctx, ops::config cfg, const run_options& opt) {
                            std::move(rt->notify_targets)},
                           s->config, std::move(rt->clients), scheduler_options_for(opt));
 
-  // The status server reads s->config, which a reload replaces in place. Without a token
-  // it still serves everything read-only (the default token_env is often unset).
+  store::sqlite_status_store status_store(*s->db, s->clock);
   std::optional<status::status_server> status_srv;
-  if (!s->config.status.listen.empty()) {
-    std::string token_why;
-    auto token = status::load_status_token(s->config.status, token_why);
-    if (!token) log::warn("status_read_only", {{"reason", token_why}});
-    status_srv.emplace(ioc.get_executor(),
-                       status::status_server_deps{*s->db, s->config, sched, rt->metrics, s->clock,
-                                                  token ? std::move(*token) : std::nullopt});
-    auto port = status_srv->start(s->config.status.listen);
-    if (!port) {
-      report_error("status", "cannot listen on " + s->config.status.listen + " ([status] listen): " +
-                                 port.error().message());
-      return exit_usage;
-    }
-    log::info("status_listening", {{"url", "http://" + s->config.status.listen.substr(
-                                                            0, s->config.status.listen.rfind(':')) +
-                                               ":" + std::to_string(*port) + "/"}});
+  if (!start_status_server(ioc, status_srv, {status_store, s->config, sched, rt->metrics, s->clock, std::nullopt})) {
+    return exit_usage;
   }
   return serve(ctx, ioc, s->config, s->clock, *rt, sched, status_srv ? &*status_srv : nullptr, {});
 }
@@ -146,9 +171,6 @@ int run_on_postgres(context& ctx, ops::config cfg, const run_options& opt) {
   const std::string node = node_name(clk);
   auto rt = daemon_runtime::create(ioc, cfg, clk, part_suffix_of(node));
   if (!rt) return exit_usage;
-  if (!cfg.status.listen.empty()) {
-    log::warn("status_not_started", {{"reason", "the status server works on SQLite only in this version"}});
-  }
   store::pg::postgres_daemon_store daemon_store(pool, clk, node, cfg.database_lease_ms);
   auto options = scheduler_options_for(opt);
   options.lease_renew = cfg.database_lease_ms / 3;  // two renewals may fail before the lease does
@@ -156,6 +178,11 @@ int run_on_postgres(context& ctx, ops::config cfg, const run_options& opt) {
                           {nullptr, daemon_store, clk, *rt->fetcher, rt->metrics, &*rt->notice_transport,
                            std::move(rt->notify_targets)},
                           cfg, std::move(rt->clients), options);
+  store::pg::postgres_status_store status_store(pool, clk);
+  std::optional<status::status_server> status_srv;
+  if (!start_status_server(ioc, status_srv, {status_store, cfg, sched, rt->metrics, clk, std::nullopt})) {
+    return exit_usage;
+  }
   // Rows inserted by any client, on any host, wake the loop within a round trip.
   store::pg::queue_listener listener(ioc.get_executor(), cfg.database_url, [&] {
     daemon_store.note_change();
@@ -163,7 +190,9 @@ int run_on_postgres(context& ctx, ops::config cfg, const run_options& opt) {
   });
   asio::co_spawn(ioc, listener.run(), asio::detached);
   log::info("node_started", {{"node", node}, {"database", where}});
-  return serve(ctx, ioc, cfg, clk, *rt, sched, nullptr, [&] { listener.stop(); });
+  const int code = serve(ctx, ioc, cfg, clk, *rt, sched, status_srv ? &*status_srv : nullptr, [&] { listener.stop(); });
+  if (status_srv) finish_status_sessions(ioc, *status_srv);
+  return code;
 }
 
 int run_daemon(context& ctx, const run_options& opt) {

@@ -20,7 +20,9 @@ class category final : public boost::system::error_category {
       case errc::protocol_error: return "protocol error";
       case errc::timeout: return "timed out";
       case errc::already_running: return "another vidq daemon is using this database";
-      case errc::database_lost: return "the database file or its WAL was deleted or replaced while open";
+      case errc::database_lost:
+        return "the database is gone: its SQLite file or WAL was deleted or replaced while open, or the "
+               "PostgreSQL connection was lost (reconnecting)";
     }
     return "unknown vidq error";
   }

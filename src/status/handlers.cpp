@@ -8,7 +8,6 @@
 #include "vidq/status/files.hpp"
 #include "vidq/status/prometheus.hpp"
 #include "vidq/status/router.hpp"
-#include "vidq/store/sqlite.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/json/serialize.hpp>
@@ -22,6 +21,9 @@ namespace vidq::status {
 namespace {
 
 namespace json = boost::json;
+namespace asio = boost::asio;
+
+constexpr millis day_ms = 86'400'000;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -51,6 +53,23 @@ std::optional<std::string_view> bearer(std::string_view authorization) {
     return std::nullopt;
   }
   return authorization.substr(scheme.size());
+}
+
+db_gauges make_gauges(const std::vector<store::batch_summary>& summaries, const store::status_gauges& read) {
+  db_gauges g;
+  for (const auto& b : summaries) {
+    for (const auto s : all_job_states) g.jobs_by_state[static_cast<int>(s)] += b.count(s);
+  }
+  g.spend_total = read.spend_total;
+  g.spend_today = read.spend_today;
+  g.oldest_queued_created_at = read.oldest_queued_created_at;
+  g.notices_pending = read.notices_pending;
+  g.notices_failed = read.notices_failed;
+  return g;
+}
+
+http_reply internal_error() {
+  return error_reply(500, "internal", "internal error; see the daemon's log");
 }
 
 }  // namespace
@@ -113,16 +132,18 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
   return diff == 0;
 }
 
-handlers::handlers(status_server_deps& deps, access_policy policy)
-    : deps_(deps), policy_(std::move(policy)), jobs_(deps.db, deps.clock) {}
+handlers::handlers(status_server_deps& deps, access_policy policy) : deps_(deps), policy_(std::move(policy)) {}
 
-http_reply handlers::handle(const http_request_view& req) {
+asio::awaitable<http_reply> handlers::handle(http_request_view req) {
+  // The 500 says nothing of the cause (the log does).
+  std::string failure;
   try {
-    return dispatch(req);
+    co_return co_await dispatch(req);
   } catch (const std::exception& e) {
-    log::error("status.handler_failed", {{"target", std::string(req.target.substr(0, 200))}, {"error", e.what()}});
-    return error_reply(500, "internal", "internal error; see the daemon's log");
+    failure = e.what();
   }
+  log::error("status.handler_failed", {{"target", std::string(req.target.substr(0, 200))}, {"error", failure}});
+  co_return internal_error();
 }
 
 http_reply handlers::from_error(error_code ec, std::string_view what) {
@@ -131,35 +152,53 @@ http_reply handlers::from_error(error_code ec, std::string_view what) {
     r.headers.emplace_back("Retry-After", "1");
     return r;
   }
-  // SQLite's message stays in the log: it can name tables, paths or values.
-  log::error("status.request_failed", {{"what", what}, {"error", ec.message()}, {"sqlite", deps_.db.last_error()}});
-  return error_reply(500, "internal", "internal error; see the daemon's log");
+  if (ec == errc::database_lost) {
+    // PostgreSQL unreachable (the pool reconnects with backoff), or the SQLite file gone.
+    log::warn("status.database_unavailable", {{"what", what}, {"database", deps_.store.last_error()}});
+    auto r = error_reply(503, "unavailable", "the database cannot be reached; try again");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  // The database's message stays in the log: it can name tables, paths or values.
+  log::error("status.request_failed",
+             {{"what", what}, {"error", ec.message()}, {"database", deps_.store.last_error()}});
+  return internal_error();
 }
 
-result<const handlers::snapshot*> handlers::current_snapshot() {
+// Two requests can interleave at the co_awaits below (PostgreSQL): each keeps the snapshot
+// it got (shared, immutable), and one read while a change was made through this server is
+// served to its own request only, so that the change shows at once.
+asio::awaitable<result<handlers::snapshot_ptr>> handlers::current_snapshot() {
   const millis now = deps_.clock.now();
-  if (snapshot_ && now >= snapshot_->at && now - snapshot_->at < snapshot_ttl_ms) return &*snapshot_;
-  auto batches = jobs_.batch_summaries();
-  if (!batches) return batches.error();
-  auto gauges = read_gauges(deps_.db, *batches, now);
-  if (!gauges) return gauges.error();
-  snapshot_ = snapshot{now, std::move(*batches), *gauges};
-  return &*snapshot_;
+  if (snapshot_ && now >= snapshot_->at && now - snapshot_->at < snapshot_ttl_ms) co_return snapshot_;
+  const std::uint64_t mutations_before = mutations_;
+  auto batches = co_await deps_.store.batch_summaries();
+  if (!batches) co_return batches.error();
+  auto read = co_await deps_.store.gauges(now - now % day_ms);
+  if (!read) co_return read.error();
+  auto fresh = std::make_shared<snapshot>();
+  fresh->at = now;
+  fresh->gauges = make_gauges(*batches, *read);
+  fresh->batches = std::move(*batches);
+  // A request that started later may have stored a newer one meanwhile.
+  if (mutations_ == mutations_before && (!snapshot_ || snapshot_->at <= now)) snapshot_ = fresh;
+  co_return snapshot_ptr(std::move(fresh));
 }
 
 void handlers::after_mutation() {
   snapshot_.reset();  // our own change shows at once, not after the TTL
+  ++mutations_;
   deps_.control.wake();
 }
 
-http_reply handlers::dispatch(const http_request_view& req) {
+asio::awaitable<http_reply> handlers::dispatch(const http_request_view& req) {
   // An absent Host (HTTP/1.0 tools) is no rebinding risk: browsers always send one.
   if (!req.host.empty() && !host_allowed(req.host, policy_)) {
-    return error_reply(421, "misdirected",
-                       "this server answers only to loopback names, its listen address and [status] allowed_hosts");
+    co_return error_reply(421, "misdirected",
+                          "this server answers only to loopback names, its listen address and [status] allowed_hosts");
   }
   auto target = boost::urls::parse_origin_form(req.target);
-  if (!target) return error_reply(400, "bad_target", "the request target is not a valid path");
+  if (!target) co_return error_reply(400, "bad_target", "the request target is not a valid path");
   std::vector<std::string> segments;
   for (auto seg : target->segments()) segments.push_back(std::string(seg));
   std::vector<std::pair<std::string, std::string>> query;
@@ -167,28 +206,28 @@ http_reply handlers::dispatch(const http_request_view& req) {
 
   auto routed = route(req.method, segments);
   if (auto* miss = std::get_if<route_miss>(&routed)) {
-    if (miss->status == 404) return error_reply(404, "not_found", "no such endpoint");
+    if (miss->status == 404) co_return error_reply(404, "not_found", "no such endpoint");
     auto r = error_reply(405, "method_not_allowed", "allowed: " + miss->allow);
     r.headers.emplace_back("Allow", miss->allow);
-    return r;
+    co_return r;
   }
   const auto& m = std::get<route_match>(routed);
   if (m.mutating || (policy_.token_for_reads && m.id != route_id::healthz)) {
     if (!deps_.token) {
       if (!m.mutating) {
-        return error_reply(403, "token_required",
-                           "this server listens off loopback and no [status] token is configured, so only /healthz "
-                           "answers (configure a token, or set [status] public_read = true)");
+        co_return error_reply(403, "token_required",
+                              "this server listens off loopback and no [status] token is configured, so only /healthz "
+                              "answers (configure a token, or set [status] public_read = true)");
       }
-      return error_reply(403, "read_only",
-                         "no [status] token is configured (token_env, token_file or token_credential), so this "
-                         "server accepts no changes");
+      co_return error_reply(403, "read_only",
+                            "no [status] token is configured (token_env, token_file or token_credential), so this "
+                            "server accepts no changes");
     }
     const auto given = bearer(req.authorization);
     if (!given || !constant_time_equal(*given, deps_.token->expose())) {
       auto r = error_reply(401, "unauthorized", "send Authorization: Bearer <the [status] token>");
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"vidq\"");
-      return r;
+      co_return r;
     }
   }
   const auto param = [&](std::size_t i) -> std::string_view { return m.params.at(i); };
@@ -196,54 +235,55 @@ http_reply handlers::dispatch(const http_request_view& req) {
     case route_id::index:
     case route_id::asset: {
       const auto* a = find_asset(m.id == route_id::index ? std::string("/index.html") : "/" + m.params.at(0));
-      if (!a) return error_reply(404, "not_found", "no such file");
+      if (!a) co_return error_reply(404, "not_found", "no such file");
       http_reply r;
       r.content_type = std::string(a->content_type);
       r.body = std::string(a->body);
       r.headers.emplace_back("Cache-Control", "no-cache");
-      return r;
+      co_return r;
     }
     case route_id::healthz:
-      return healthz();
+      co_return co_await healthz();
     case route_id::metrics:
-      return metrics();
+      co_return co_await metrics();
     case route_id::jobs_list:
-      return jobs_list(query);
+      co_return co_await jobs_list(query);
     case route_id::jobs_create:
-      return jobs_create(req.body);
+      co_return co_await jobs_create(req.body);
     case route_id::job_get:
-      return job_get(param(0));
+      co_return co_await job_get(param(0));
     case route_id::job_cancel:
-      return job_transition(param(0), true);
+      co_return co_await job_transition(param(0), true);
     case route_id::job_retry:
-      return job_transition(param(0), false);
+      co_return co_await job_transition(param(0), false);
     case route_id::batches:
-      return batches();
+      co_return co_await batches();
     case route_id::accounts:
-      return accounts();
+      co_return accounts();
     case route_id::account_pause:
-      return account_pause(param(0), req.body, true);
+      co_return account_pause(param(0), req.body, true);
     case route_id::account_resume:
-      return account_pause(param(0), req.body, false);
+      co_return account_pause(param(0), req.body, false);
     case route_id::timeline:
-      return timeline(query);
+      co_return co_await timeline(query);
     case route_id::failures:
-      return failures(query);
+      co_return co_await failures(query);
     case route_id::gallery:
-      return gallery(query);
+      co_return co_await gallery(query);
     case route_id::file:
-      return serve_file(req, param(0), param(1));
+      co_return serve_file(req, param(0), param(1));
     case route_id::job_file:
-      return serve_job_file(req, param(0), param(1));
+      co_return co_await serve_job_file(req, param(0), param(1));
     case route_id::manifest:
-      return manifest(param(0), query);
+      co_return co_await manifest(param(0), query);
   }
-  return error_reply(404, "not_found", "no such endpoint");
+  co_return error_reply(404, "not_found", "no such endpoint");
 }
 
-http_reply handlers::healthz() {
-  const auto rt = deps_.control.runtime();
-  const millis now = deps_.clock.now();
+namespace {
+
+// /healthz from what the loop reports and whether the database answered.
+http_reply health_reply(const daemon::runtime_view& rt, millis now, bool db_answers) {
   const millis age = now - rt.last_tick;
   json::object body{{"last_tick", rt.last_tick}, {"last_tick_age_ms", age}, {"draining", rt.draining}};
   if (rt.db_lost) {
@@ -252,13 +292,12 @@ http_reply handlers::healthz() {
     body["reason"] = *rt.db_lost;
     return json_reply(503, body);
   }
-  if (auto db = ping(deps_.db); !db) {
-    log::warn("status.health_db_failed", {{"error", db.error().message()}});
+  if (!db_answers) {
     body["status"] = "unavailable";
     body["reason"] = "the database does not answer";
     return json_reply(503, body);
   }
-  if (rt.last_tick <= 0 || age > stale_tick_ms) {
+  if (rt.last_tick <= 0 || age > handlers::stale_tick_ms) {
     body["status"] = "unavailable";
     body["reason"] = rt.last_tick <= 0 ? "the scheduler has not run yet"
                                        : "the scheduler has not run for " + std::to_string(age / 1000) + " s";
@@ -288,13 +327,28 @@ http_reply handlers::healthz() {
   return json_reply(200, body);
 }
 
-http_reply handlers::metrics() {
-  auto snap = current_snapshot();
-  if (!snap) return from_error(snap.error(), "metrics");
+}  // namespace
+
+asio::awaitable<http_reply> handlers::healthz() {
+  const auto rt = deps_.control.runtime();
+  bool db_answers = true;
+  if (!rt.db_lost) {  // a lost SQLite file answers, but is not the one at the path
+    auto db = co_await deps_.store.ping();
+    if (!db) {
+      log::warn("status.health_db_failed", {{"error", db.error().message()}});
+      db_answers = false;
+    }
+  }
+  co_return health_reply(rt, deps_.clock.now(), db_answers);
+}
+
+asio::awaitable<http_reply> handlers::metrics() {
+  auto snap = co_await current_snapshot();
+  if (!snap) co_return from_error(snap.error(), "metrics");
   http_reply r;
   r.content_type = std::string(prometheus_content_type);
   r.body = render_metrics((*snap)->gauges, deps_.control.runtime(), deps_.metrics, deps_.clock.now());
-  return r;
+  co_return r;
 }
 
 http_reply handlers::serve_file(const http_request_view& req, std::string_view folder, std::string_view name) {
@@ -309,25 +363,26 @@ http_reply handlers::serve_file(const http_request_view& req, std::string_view f
   return send_file(req, file, ref->content_type());
 }
 
-http_reply handlers::serve_job_file(const http_request_view& req, std::string_view id_text, std::string_view which) {
+asio::awaitable<http_reply> handlers::serve_job_file(const http_request_view& req, std::string_view id_text,
+                                                     std::string_view which) {
   std::int64_t id = 0;
   const auto [end, ec] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
   if (ec != std::errc() || end != id_text.data() + id_text.size() || id <= 0 || (which != "video" && which != "cover")) {
-    return error_reply(404, "not_found", "no such file");
+    co_return error_reply(404, "not_found", "no such file");
   }
-  auto row = jobs_.get(id);
-  if (!row) return from_error(row.error(), "job file");
+  auto row = co_await deps_.store.get(id);
+  if (!row) co_return from_error(row.error(), "job file");
   // Only a succeeded job's files: a downloading job's video_path names a file not yet there.
-  if (!*row || (*row)->state != job_state::succeeded) return error_reply(404, "not_found", "no such file");
+  if (!*row || (*row)->state != job_state::succeeded) co_return error_reply(404, "not_found", "no such file");
   const auto& recorded = which == "video" ? (*row)->video_path : (*row)->cover_path;
-  if (!recorded || recorded->empty()) return error_reply(404, "not_found", "no such file");
+  if (!recorded || recorded->empty()) co_return error_reply(404, "not_found", "no such file");
   const auto file = resolve_recorded_file(deps_.cfg.output_dir, *recorded);
   if (file.status == resolve_status::forbidden) {
     log::warn("status.file_outside_output", {{"job_id", id}, {"which", which}});
-    return error_reply(403, "forbidden", "the file is outside the output folder");
+    co_return error_reply(403, "forbidden", "the file is outside the output folder");
   }
-  if (file.status != resolve_status::ok) return error_reply(404, "not_found", "no such file");
-  return send_file(req, file, content_type_of(file.path));
+  if (file.status != resolve_status::ok) co_return error_reply(404, "not_found", "no such file");
+  co_return send_file(req, file, content_type_of(file.path));
 }
 
 http_reply handlers::send_file(const http_request_view& req, const resolved_file& file, std::string_view content_type) {

@@ -1,7 +1,8 @@
 // The status server's transport: an accept loop and one coroutine per connection on the
 // daemon's io_context. It reads requests with header/body limits and a deadline per step,
-// hands them to `handlers` (which decide everything), and writes the replies, streaming
-// files from disk in 64 KiB chunks. After sim/server.cpp, without TLS.
+// hands them to `handlers` (which decide everything, and may wait for the database), and
+// writes the replies, streaming files from disk in 64 KiB chunks. After sim/server.cpp,
+// without TLS.
 #include "vidq/status/server.hpp"
 
 #include "vidq/net/connection_tracker.hpp"
@@ -185,7 +186,7 @@ asio::awaitable<void> status_server::impl::session(tcp::socket socket, std::uint
         req.method(), req.target(), req[http::field::host], req[http::field::authorization], req[http::field::range],
         req.body()};
     const auto started_at = std::chrono::steady_clock::now();
-    http_reply rep = handler->handle(view);
+    http_reply rep = co_await handler->handle(view);
     log::debug(
         "status.request",
         {{"method", std::string(req.method_string())},
@@ -344,6 +345,10 @@ void status_server::set_token(std::optional<ops::secret> token) {
 
 std::uint16_t status_server::port() const {
   return impl_->port;
+}
+
+std::size_t status_server::open_connections() const {
+  return impl_->sessions.size();
 }
 
 }  // namespace vidq::status

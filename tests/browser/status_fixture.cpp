@@ -11,6 +11,7 @@
 #include "vidq/store/job_store.hpp"
 #include "vidq/store/migrations.hpp"
 #include "vidq/store/sqlite.hpp"
+#include "vidq/store/sqlite_status_store.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
@@ -164,7 +165,8 @@ int main() {
     ops::metrics metrics;
 
     boost::asio::io_context ioc;
-    status::status_server server(ioc.get_executor(), {*db, cfg, control, metrics, clk, std::nullopt});
+    store::sqlite_status_store status_store(*db, clk);
+    status::status_server server(ioc.get_executor(), {status_store, cfg, control, metrics, clk, std::nullopt});
     auto port = server.start("127.0.0.1:0");
     if (!port) {
       fs::remove_all(dir);

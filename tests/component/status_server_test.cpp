@@ -2,6 +2,14 @@
 // clock; a small blocking Beast client on the test thread while the server's io_context
 // runs on its own thread. Anything the server also touches (DB, control, clock moves that
 // must be seen in order) is changed through on_io() on the server's thread.
+//
+// The endpoints that read or change the database run on both backends
+// (Backends/StatusServerOnBoth.*/sqlite, …/postgres): the server reads through
+// sqlite_status_store, or through pg::postgres_status_store over a pool on the server's
+// io_context. Rows are seeded with operator_store and SQL both backends understand. The
+// transport's tests (limits, files, Host, tokens) run on SQLite only: they touch no query.
+#include "support/backend.hpp"
+#include "support/pg_test_db.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_db.hpp"
 #include "vidq/ops/config.hpp"
@@ -9,9 +17,15 @@
 #include "vidq/status/files.hpp"
 #include "vidq/status/handlers.hpp"
 #include "vidq/status/server.hpp"
-#include "vidq/store/charge_store.hpp"
+#include "vidq/store/postgres/operator_store.hpp"
+#include "vidq/store/postgres/pool.hpp"
+#include "vidq/store/postgres/status_store.hpp"
+#include "vidq/store/sqlite_operator_store.hpp"
+#include "vidq/store/sqlite_status_store.hpp"
 
 #include <gtest/gtest.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -71,11 +85,15 @@ struct reply {
 
 class StatusServerTest : public ::testing::Test {
  protected:
-  test::test_db t;
+  test::test_db t;  // the SQLite backend, and the clock and temp dir of both
   ops::config cfg = ops::default_config();
   fake_control control;
   ops::metrics metrics;
   asio::io_context ioc;
+  std::unique_ptr<test::pg_test_db> pg;
+  std::unique_ptr<store::pg::pool> pool;  // on ioc: the server's thread uses it
+  std::unique_ptr<store::status_store> store;
+  std::unique_ptr<store::operator_store> seed;  // rows for the tests, from the test thread
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::unique_ptr<status::status_server> server;
   std::thread io_thread;
@@ -88,13 +106,27 @@ class StatusServerTest : public ::testing::Test {
     control.view.last_tick = t.clock.now();
     control.view.accounts.push_back({"default", "bigmodel", false, "", std::nullopt});
     control.view.lanes.push_back({"default", "cogvideox-3", 2, 4, 5});
+    store = std::make_unique<store::sqlite_status_store>(t.db, t.clock);
+    seed = std::make_unique<store::sqlite_operator_store>(t.db, t.clock);
   }
+
+  // Serves from a migrated PostgreSQL database instead (call VIDQ_REQUIRE_PG(*pg) first).
+  void use_postgres() {
+    pg->migrate();
+    store::pg::failure why;
+    auto connected = store::pg::postgres_operator_store::connect(pg->conninfo(), t.clock, 5000, &why);
+    ASSERT_TRUE(connected) << why.message;
+    seed = std::move(*connected);
+    pool = std::make_unique<store::pg::pool>(ioc.get_executor(), store::pg::pool_options{.conninfo = pg->conninfo()});
+    store = std::make_unique<store::pg::postgres_status_store>(*pool, t.clock);
+  }
+  bool postgres() const { return pool != nullptr; }
 
   void start(bool with_token = true) {
     std::optional<ops::secret> secret;
     if (with_token) secret = ops::secret(token);
     server = std::make_unique<status::status_server>(
-        ioc.get_executor(), status::status_server_deps{t.db, cfg, control, metrics, t.clock, std::move(secret)});
+        ioc.get_executor(), status::status_server_deps{*store, cfg, control, metrics, t.clock, std::move(secret)});
     auto bound = server->start("127.0.0.1:0");
     ASSERT_TRUE(bound);
     port = *bound;
@@ -117,41 +149,42 @@ class StatusServerTest : public ::testing::Test {
     io_thread.join();
   }
 
+  // SQL both backends understand; on SQLite only before start() or through on_io().
+  void sql(const std::string& statement) {
+    if (pg) {
+      pg->exec(statement);
+    } else {
+      t.exec(statement);
+    }
+  }
+  std::int64_t scalar(const std::string& q) { return pg ? pg->scalar(q) : t.scalar(q); }
+
+  std::int64_t insert(const store::new_job& job) {
+    std::int64_t id = 0;
+    auto done = seed->insert(job, &id);
+    EXPECT_TRUE(done && *done == store::insert_outcome::inserted) << seed->last_error();
+    return id;
+  }
+
   std::int64_t add_job(const std::string& batch, const std::string& state, millis finished_ago = -1,
                        std::int64_t cost = 0) {
-    store::job_store jobs(t.db, t.clock);
-    std::int64_t id = 0;
-    EXPECT_TRUE(jobs.insert(test::make_job("cogvideox-3", batch), &id));
+    const auto id = insert(test::make_job("cogvideox-3", batch));
+    const auto n = [](std::int64_t v) { return std::to_string(v); };
     if (state != "queued") {
-      auto stmt = t.db.prepare(
-          "UPDATE jobs SET state = ?1, cost = ?2, finished_at = ?3, error_code = ?4, error_message = ?5, "
-          "video_path = CASE WHEN ?1 = 'succeeded' THEN 'v' END, cover_path = CASE WHEN ?1 = 'succeeded' THEN 'c' END "
-          "WHERE id = ?6");
-      stmt->bind(1, state).bind(2, cost);
-      if (finished_ago >= 0) {
-        stmt->bind(3, t.clock.now() - finished_ago);
-      } else {
-        stmt->bind(3, nullptr);
-      }
       const bool failed = state == "failed";
-      stmt->bind(4, failed ? std::optional<std::string>("1301") : std::nullopt)
-          .bind(5, failed ? std::optional<std::string>("content \"filtered\"") : std::nullopt);
-      stmt->bind(6, id);
-      EXPECT_TRUE(stmt->run()) << t.db.last_error();
+      const bool ok = state == "succeeded";
+      sql("UPDATE jobs SET state = '" + state + "', cost = " + n(cost) +
+          ", finished_at = " + (finished_ago >= 0 ? n(t.clock.now() - finished_ago) : "NULL") + ", error_code = " +
+          (failed ? "'1301'" : "NULL") + ", error_message = " + (failed ? "'content \"filtered\"'" : "NULL") +
+          ", video_path = " + (ok ? "'v'" : "NULL") + ", cover_path = " + (ok ? "'c'" : "NULL") +
+          " WHERE id = " + n(id));
     }
     if (cost > 0) {
       // Spend is read from the ledger: the task was charged when it was accepted.
-      store::new_charge c;
-      c.job_id = id;
-      c.attempt = 1;
-      c.request_id = "rq-" + std::to_string(id);
-      c.task_id = "task-" + std::to_string(id);
-      c.account = "default";
-      c.model = "cogvideox-3";
-      c.batch = batch;
-      c.price = cost;
-      c.at = t.clock.now() - std::max<millis>(finished_ago, 0);
-      EXPECT_TRUE(store::record_charge(t.db, c)) << t.db.last_error();
+      sql("INSERT INTO charges(job_id, attempt, request_id, task_id, account, model, batch, price, origin, at) "
+          "VALUES (" +
+          n(id) + ", 1, 'rq-" + n(id) + "', 'task-" + n(id) + "', 'default', 'cogvideox-3', '" + batch + "', " +
+          n(cost) + ", 'accepted', " + n(t.clock.now() - std::max<millis>(finished_ago, 0)) + ")");
     }
     return id;
   }
@@ -194,7 +227,72 @@ class StatusServerTest : public ::testing::Test {
   }
 };
 
-TEST_F(StatusServerTest, HealthzIsOkWhileTheLoopTicksAnd503WhenStale) {
+// The same fixture on each backend: what reads or changes the database.
+class StatusServerOnBoth : public StatusServerTest, public testing::WithParamInterface<test::backend> {
+ protected:
+  void SetUp() override {
+    StatusServerTest::SetUp();
+    if (GetParam() != test::backend::postgres) return;
+    pg = std::make_unique<test::pg_test_db>();
+    VIDQ_REQUIRE_PG(*pg);
+    use_postgres();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StatusServerOnBoth, test::both_backends(), test::backend_name);
+
+// PostgreSQL only: what depends on the handlers waiting for the database.
+class StatusServerOnPostgres : public StatusServerTest {
+ protected:
+  void SetUp() override {
+    StatusServerTest::SetUp();
+    pg = std::make_unique<test::pg_test_db>();
+    VIDQ_REQUIRE_PG(*pg);
+    use_postgres();
+  }
+};
+
+// The loop is never blocked on PostgreSQL: while one request waits for a lock another
+// client holds, the same server thread answers the next requests.
+TEST_F(StatusServerOnPostgres, ARequestWaitingForTheDatabaseHoldsUpNoOther) {
+  const auto id = add_job("alpha", "queued");
+  start();
+  ASSERT_EQ(get("/healthz").status, 200u);                      // the pool has a connection already
+  pg->exec("BEGIN; LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE");  // held until COMMIT
+  auto waiting = std::async(std::launch::async, [&] { return get("/api/jobs/" + std::to_string(id)); });
+  // Until the server's query waits on the lock (pg_locks is read live, not per snapshot).
+  bool blocked = false;
+  for (int i = 0; i < 500 && !blocked; ++i) {
+    blocked = pg->scalar("SELECT count(*) FROM pg_locks WHERE NOT granted") > 0;
+    if (!blocked) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(blocked);
+  EXPECT_EQ(get("/healthz").status, 200u);
+  EXPECT_EQ(get("/api/accounts").status, 200u);
+  EXPECT_EQ(waiting.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  pg->exec("COMMIT");
+  const auto got = waiting.get();
+  EXPECT_EQ(got.status, 200u) << got.body;
+  EXPECT_EQ(got.json().at("job").at("id").as_int64(), id);
+}
+
+// An unreachable database is 503 with Retry-After, never a hang or a 500 with internals.
+TEST_F(StatusServerOnPostgres, AnUnreachableDatabaseIs503) {
+  pool = std::make_unique<store::pg::pool>(
+      ioc.get_executor(),
+      store::pg::pool_options{.conninfo = "postgresql://vidq:secret-pw@127.0.0.1:1/none", .connect_timeout_ms = 2'000});
+  store = std::make_unique<store::pg::postgres_status_store>(*pool, t.clock);
+  start();
+  auto jobs = get("/api/jobs");
+  EXPECT_EQ(jobs.status, 503u) << jobs.body;
+  EXPECT_EQ(jobs.headers["retry-after"], "1");
+  EXPECT_EQ(jobs.body.find("secret-pw"), std::string::npos);
+  auto health = get("/healthz");
+  EXPECT_EQ(health.status, 503u);
+  EXPECT_EQ(health.json().at("reason"), "the database does not answer");
+}
+
+TEST_P(StatusServerOnBoth, HealthzIsOkWhileTheLoopTicksAnd503WhenStale) {
   start();
   auto ok = get("/healthz");
   EXPECT_EQ(ok.status, 200u);
@@ -272,7 +370,7 @@ TEST_F(StatusServerTest, ServesTheEmbeddedDashboard) {
   EXPECT_NE(head.headers["content-length"], "0");
 }
 
-TEST_F(StatusServerTest, ListsJobsBatchesAndOneJobWithItsEvents) {
+TEST_P(StatusServerOnBoth, ListsJobsBatchesAndOneJobWithItsEvents) {
   const auto a1 = add_job("alpha", "succeeded", 1000, 1000);
   add_job("alpha", "queued");
   add_job("beta", "failed", 2000);
@@ -315,7 +413,7 @@ TEST_F(StatusServerTest, ListsJobsBatchesAndOneJobWithItsEvents) {
   EXPECT_EQ(accounts.at("accounts").at(0).at("name"), "default");
 }
 
-TEST_F(StatusServerTest, TimelineFailuresAndGalleryComeFromIndexedRanges) {
+TEST_P(StatusServerOnBoth, TimelineFailuresAndGalleryComeFromIndexedRanges) {
   add_job("alpha", "succeeded", 30'000);
   add_job("alpha", "succeeded", 90'000);
   add_job("alpha", "failed", 90'000);
@@ -345,7 +443,7 @@ TEST_F(StatusServerTest, TimelineFailuresAndGalleryComeFromIndexedRanges) {
   EXPECT_EQ(get("/api/gallery?batch=nothing").json().at("items").as_array().size(), 0u);
 }
 
-TEST_F(StatusServerTest, MutationsNeedTheBearerToken) {
+TEST_P(StatusServerOnBoth, MutationsNeedTheBearerToken) {
   const auto id = add_job("alpha", "queued");
   start();
   const auto path = "/api/jobs/" + std::to_string(id) + "/cancel";
@@ -379,7 +477,7 @@ TEST_F(StatusServerTest, WithoutATokenMutationsAreForbidden) {
   EXPECT_EQ(get("/api/batches").status, 200u);
 }
 
-TEST_F(StatusServerTest, CreatesJobsWithImportValidationAndIdempotentKeys) {
+TEST_P(StatusServerOnBoth, CreatesJobsWithImportValidationAndIdempotentKeys) {
   start();
   const std::string body =
       R"({"model":"cogvideox-3","prompt":"a red sneaker","key":"k-1","batch":"api","size":"1920x1080"})";
@@ -407,7 +505,7 @@ TEST_F(StatusServerTest, CreatesJobsWithImportValidationAndIdempotentKeys) {
   EXPECT_EQ(bad_account.json().at("field"), "account");
   EXPECT_EQ(post("/api/jobs", "not json").status, 400u);
   EXPECT_EQ(post("/api/jobs", "[1,2]").status, 400u);
-  EXPECT_EQ(on_io([this] { return t.scalar("SELECT count(*) FROM jobs"); }), 1);
+  EXPECT_EQ(on_io([this] { return scalar("SELECT count(*) FROM jobs"); }), 1);
 }
 
 TEST_F(StatusServerTest, PausesAndResumesAccountsThroughTheControl) {
@@ -487,14 +585,11 @@ TEST_F(StatusServerTest, ServesOutputFilesWithRangesAndRefusesEscapes) {
   EXPECT_EQ(get("/files/evil/13.mp4").status, 403u) << "symlinked folder leading out";
 }
 
-TEST_F(StatusServerTest, FiltersJobsByKeyAndShowsKeysInFailuresAndGallery) {
-  store::job_store jobs(t.db, t.clock);
-  std::int64_t ok = 0;
-  std::int64_t bad = 0;
-  ASSERT_TRUE(jobs.insert(test::make_job("cogvideox-3", "春季 促销", "SKU-0001"), &ok));
-  ASSERT_TRUE(jobs.insert(test::make_job("cogvideox-3", "春季 促销", "SKU-0002"), &bad));
-  t.exec("UPDATE jobs SET state = 'succeeded', finished_at = 1, video_path = 'x.mp4' WHERE id = " + std::to_string(ok));
-  t.exec("UPDATE jobs SET state = 'failed', finished_at = 2, error_code = '1301' WHERE id = " + std::to_string(bad));
+TEST_P(StatusServerOnBoth, FiltersJobsByKeyAndShowsKeysInFailuresAndGallery) {
+  const auto ok = insert(test::make_job("cogvideox-3", "春季 促销", "SKU-0001"));
+  const auto bad = insert(test::make_job("cogvideox-3", "春季 促销", "SKU-0002"));
+  sql("UPDATE jobs SET state = 'succeeded', finished_at = 1, video_path = 'x.mp4' WHERE id = " + std::to_string(ok));
+  sql("UPDATE jobs SET state = 'failed', finished_at = 2, error_code = '1301' WHERE id = " + std::to_string(bad));
   start();
   auto by_key = get("/api/jobs?key=SKU-0002").json().at("jobs");
   ASSERT_EQ(by_key.as_array().size(), 1u);
@@ -510,24 +605,20 @@ TEST_F(StatusServerTest, FiltersJobsByKeyAndShowsKeysInFailuresAndGallery) {
   EXPECT_EQ(std::string(gallery.at(0).at("video").as_string()), "/files/jobs/" + std::to_string(ok) + "/video");
 }
 
-TEST_F(StatusServerTest, ServesAJobsFilesFromThePathsRecordedInTheDatabase) {
+TEST_P(StatusServerOnBoth, ServesAJobsFilesFromThePathsRecordedInTheDatabase) {
   const auto folder = std::filesystem::path(cfg.output_dir) / "春季 促销";
   test::write_file(folder / "SKU-0001.mp4", "video-bytes");
   test::write_file(folder / "SKU-0001.jpg", "\xFF\xD8\xFFjpeg");
   test::write_file(t.dir.path() / "outside.mp4", "secret");
-  store::job_store jobs(t.db, t.clock);
-  std::int64_t id = 0;
-  std::int64_t escaping = 0;
-  std::int64_t downloading = 0;
-  ASSERT_TRUE(jobs.insert(test::make_job("cogvideox-3", "春季 促销", "SKU-0001"), &id));
-  ASSERT_TRUE(jobs.insert(test::make_job(), &escaping));
-  ASSERT_TRUE(jobs.insert(test::make_job(), &downloading));
-  t.exec("UPDATE jobs SET state = 'succeeded', video_path = '" + (folder / "SKU-0001.mp4").string() +
-         "', cover_path = '" + (folder / "SKU-0001.jpg").string() + "' WHERE id = " + std::to_string(id));
-  t.exec("UPDATE jobs SET state = 'succeeded', video_path = '" + (t.dir.path() / "outside.mp4").string() +
-         "' WHERE id = " + std::to_string(escaping));
-  t.exec("UPDATE jobs SET state = 'downloading', video_path = '" + (folder / "SKU-0001.mp4").string() +
-         "' WHERE id = " + std::to_string(downloading));
+  const auto id = insert(test::make_job("cogvideox-3", "春季 促销", "SKU-0001"));
+  const auto escaping = insert(test::make_job());
+  const auto downloading = insert(test::make_job());
+  sql("UPDATE jobs SET state = 'succeeded', video_path = '" + (folder / "SKU-0001.mp4").string() + "', cover_path = '" +
+      (folder / "SKU-0001.jpg").string() + "' WHERE id = " + std::to_string(id));
+  sql("UPDATE jobs SET state = 'succeeded', video_path = '" + (t.dir.path() / "outside.mp4").string() +
+      "' WHERE id = " + std::to_string(escaping));
+  sql("UPDATE jobs SET state = 'downloading', video_path = '" + (folder / "SKU-0001.mp4").string() +
+      "' WHERE id = " + std::to_string(downloading));
   start();
   auto video = get("/files/jobs/" + std::to_string(id) + "/video");
   ASSERT_EQ(video.status, 200u);
@@ -545,10 +636,9 @@ TEST_F(StatusServerTest, ServesAJobsFilesFromThePathsRecordedInTheDatabase) {
   }
 }
 
-TEST_F(StatusServerTest, ServesABatchManifestAsCsvOrJsonl) {
-  store::job_store jobs(t.db, t.clock);
-  for (const char* key : {"SKU-1", "SKU-2"}) ASSERT_TRUE(jobs.insert(test::make_job("cogvideox-3", "春季 促销", key)));
-  ASSERT_TRUE(jobs.insert(test::make_job("cogvideox-3", "other", "O-1")));
+TEST_P(StatusServerOnBoth, ServesABatchManifestAsCsvOrJsonl) {
+  for (const char* key : {"SKU-1", "SKU-2"}) insert(test::make_job("cogvideox-3", "春季 促销", key));
+  insert(test::make_job("cogvideox-3", "other", "O-1"));
   start();
   const std::string path = "/api/batches/%E6%98%A5%E5%AD%A3%20%E4%BF%83%E9%94%80/manifest";
   auto csv = get(path + "?format=csv");
@@ -581,7 +671,7 @@ TEST_F(StatusServerTest, KeepsConnectionsAliveAndChecksTheHost) {
   EXPECT_EQ(rebound.status, 421u);
 }
 
-TEST_F(StatusServerTest, ServesMetricsThatPromtoolAccepts) {
+TEST_P(StatusServerOnBoth, ServesMetricsThatPromtoolAccepts) {
   add_job("alpha", "succeeded", 1000, 2500);
   add_job("alpha", "queued");
   control.view.lanes.push_back({"we\"ird\\acct", "vidu2-image", 1, 3, 3});
@@ -595,10 +685,12 @@ TEST_F(StatusServerTest, ServesMetricsThatPromtoolAccepts) {
   metrics.loop_tick.record(3);
   metrics.loop_tick.record(4000);
   ops::metrics::bump(metrics.notices, "gave_up");
-  t.exec("INSERT INTO notices(event, fanned_out) VALUES ('budget_blocked', 1);"
-         "INSERT INTO notice_deliveries(notice_id, target, next_attempt_at, gave_up_at) VALUES (last_insert_rowid(), 'h', 0, 1);"
-         "INSERT INTO notices(event, fanned_out) VALUES ('budget_blocked', 1);"
-         "INSERT INTO notice_deliveries(notice_id, target, next_attempt_at) VALUES (last_insert_rowid(), 'h', 0);");
+  sql("INSERT INTO notices(event, fanned_out) VALUES ('budget_blocked', 1);"
+      "INSERT INTO notice_deliveries(notice_id, target, next_attempt_at, gave_up_at) "
+      "VALUES ((SELECT max(id) FROM notices), 'h', 0, 1);"
+      "INSERT INTO notices(event, fanned_out) VALUES ('budget_blocked', 1);"
+      "INSERT INTO notice_deliveries(notice_id, target, next_attempt_at) VALUES ((SELECT max(id) FROM notices), 'h', "
+      "0);");
   start();
   auto m = get("/metrics");
   ASSERT_EQ(m.status, 200u);
@@ -653,14 +745,25 @@ TEST(StatusPure, RangeParsingAndFileNames) {
   EXPECT_FALSE(status::constant_time_equal("", "a"));
 }
 
+// The status of handlers::handle's reply, run to completion on an io_context of its own
+// (the SQLite store never suspends).
+unsigned answer(status::handlers& h, status::http_request_view req) {
+  asio::io_context local;
+  unsigned status = 0;
+  asio::co_spawn(
+      local, [&]() -> asio::awaitable<void> { status = (co_await h.handle(req)).status; }, asio::detached);
+  local.run();
+  return status;
+}
+
 // Issue 12 #1: off loopback the Host check stays on and reads need the token.
 TEST_F(StatusServerTest, OffLoopbackTheHostIsCheckedAndReadsNeedTheToken) {
   cfg.status.allowed_hosts = {"VIDQ.lan"};
-  status::status_server_deps deps{t.db, cfg, control, metrics, t.clock, ops::secret(token)};
+  status::status_server_deps deps{*store, cfg, control, metrics, t.clock, ops::secret(token)};
   status::handlers h(deps, status::make_access_policy(asio::ip::make_address("0.0.0.0"), cfg.status));
   const std::string bearer = std::string("Bearer ") + token;
   auto ask = [&](std::string_view target, std::string_view host, std::string_view auth = {}) {
-    return h.handle({http::verb::get, target, host, auth, {}, {}}).status;
+    return answer(h, {http::verb::get, target, host, auth, {}, {}});
   };
   EXPECT_EQ(ask("/api/batches", "attacker.example:8788", bearer), 421u) << "a rebinding name, even with the token";
   EXPECT_EQ(ask("/api/batches", "vidq.lan:8788"), 401u);
@@ -673,21 +776,21 @@ TEST_F(StatusServerTest, OffLoopbackTheHostIsCheckedAndReadsNeedTheToken) {
 
   // Bound to a named address, that address is a valid Host.
   status::handlers on_lan(deps, status::make_access_policy(asio::ip::make_address("192.0.2.7"), cfg.status));
-  EXPECT_EQ(on_lan.handle({http::verb::get, "/api/batches", "192.0.2.7:8788", bearer, {}, {}}).status, 200u);
+  EXPECT_EQ(answer(on_lan, {http::verb::get, "/api/batches", "192.0.2.7:8788", bearer, {}, {}}), 200u);
 
   // public_read opens the reads, never the writes.
   cfg.status.public_read = true;
   status::handlers open_reads(deps, status::make_access_policy(asio::ip::make_address("0.0.0.0"), cfg.status));
-  EXPECT_EQ(open_reads.handle({http::verb::get, "/api/batches", "vidq.lan", {}, {}, {}}).status, 200u);
-  EXPECT_EQ(open_reads.handle({http::verb::post, "/api/jobs/1/cancel", "vidq.lan", {}, {}, {}}).status, 401u);
-  EXPECT_EQ(open_reads.handle({http::verb::get, "/api/batches", "evil.example", {}, {}, {}}).status, 421u);
+  EXPECT_EQ(answer(open_reads, {http::verb::get, "/api/batches", "vidq.lan", {}, {}, {}}), 200u);
+  EXPECT_EQ(answer(open_reads, {http::verb::post, "/api/jobs/1/cancel", "vidq.lan", {}, {}, {}}), 401u);
+  EXPECT_EQ(answer(open_reads, {http::verb::get, "/api/batches", "evil.example", {}, {}, {}}), 421u);
 
   // Off loopback without a token, only /healthz answers.
   cfg.status.public_read = false;
-  status::status_server_deps no_token{t.db, cfg, control, metrics, t.clock, std::nullopt};
+  status::status_server_deps no_token{*store, cfg, control, metrics, t.clock, std::nullopt};
   status::handlers closed(no_token, status::make_access_policy(asio::ip::make_address("::"), cfg.status));
-  EXPECT_EQ(closed.handle({http::verb::get, "/api/batches", "vidq.lan", {}, {}, {}}).status, 403u);
-  EXPECT_EQ(closed.handle({http::verb::get, "/healthz", "vidq.lan", {}, {}, {}}).status, 200u);
+  EXPECT_EQ(answer(closed, {http::verb::get, "/api/batches", "vidq.lan", {}, {}, {}}), 403u);
+  EXPECT_EQ(answer(closed, {http::verb::get, "/healthz", "vidq.lan", {}, {}, {}}), 200u);
 }
 
 TEST(StatusAccess, V4MappedLoopbackIsLoopback) {

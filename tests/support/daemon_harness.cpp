@@ -88,7 +88,7 @@ void daemon_harness::write_config(const daemon_settings& settings) {
        << settings_.polling_extra << "\n"
        << "[retry]\nbase_delay_seconds = 0.05\nmax_delay_seconds = 1.0\n"
        << settings_.retry_extra << "\n"
-       << (settings_.postgres ? "" : "[status]\nlisten = \"127.0.0.1:0\"\n")  // SQLite only so far
+       << "[status]\nlisten = \"127.0.0.1:0\"\n"  // a port each: several daemons may run at once
        << settings_.extra_toml << "\n";
   write_file(config_path(), toml.str());
 }

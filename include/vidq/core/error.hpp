@@ -31,7 +31,7 @@ enum class errc {
   protocol_error,         // a peer spoke something we cannot parse
   timeout,                // a deadline passed
   already_running,        // another daemon holds the DB lock
-  database_lost,          // the database file or its WAL was deleted or replaced under us
+  database_lost,          // SQLite: the file or its WAL was replaced under us; PostgreSQL: the connection broke
 };
 
 const boost::system::error_category& vidq_category() noexcept;

@@ -2,19 +2,23 @@
 // What the status server answers, decided without any socket: a request (method, target,
 // the few headers that matter, body) in, a reply out. The coroutines in server.cpp only read
 // requests and write replies (and stream files a reply names). Handlers run on the daemon's
-// thread and use its SQLite connection; every query is indexed and bounded (queries.hpp).
+// thread and read through store::status_store (every query indexed and bounded): on SQLite
+// they never suspend; on PostgreSQL they wait for the database without blocking the loop,
+// and two requests may interleave at those waits.
 
 #include "vidq/status/files.hpp"
-#include "vidq/status/queries.hpp"
+#include "vidq/status/prometheus.hpp"
 #include "vidq/status/server.hpp"
-#include "vidq/store/job_store.hpp"
+#include "vidq/store/status_store.hpp"
 
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <boost/json/value.hpp>
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -81,41 +85,49 @@ class handlers {
   handlers(status_server_deps& deps, access_policy policy);
 
   // Never throws: a bug or an unexpected error becomes a 500 without internals (logged).
-  http_reply handle(const http_request_view& req);
+  // The views in `req` must stay valid until the reply is returned.
+  boost::asio::awaitable<http_reply> handle(http_request_view req);
 
  private:
+  using query_params = std::vector<std::pair<std::string, std::string>>;
+  using reply_task = boost::asio::awaitable<http_reply>;
+
+  // Immutable once built: a request keeps the one it got while another replaces snapshot_.
   struct snapshot {
     millis at = 0;
     std::vector<store::batch_summary> batches;
     db_gauges gauges;
   };
+  using snapshot_ptr = std::shared_ptr<const snapshot>;
 
-  http_reply dispatch(const http_request_view& req);
+  reply_task dispatch(const http_request_view& req);
   http_reply from_error(error_code ec, std::string_view what);
-  result<const snapshot*> current_snapshot();
+  boost::asio::awaitable<result<snapshot_ptr>> current_snapshot();
   void after_mutation();
 
-  http_reply healthz();
-  http_reply metrics();
+  reply_task healthz();
+  reply_task metrics();
   http_reply serve_file(const http_request_view& req, std::string_view folder, std::string_view name);
-  http_reply serve_job_file(const http_request_view& req, std::string_view id_text, std::string_view which);
+  reply_task serve_job_file(const http_request_view& req, std::string_view id_text, std::string_view which);
   http_reply send_file(const http_request_view& req, const resolved_file& file, std::string_view content_type);
-  http_reply manifest(std::string_view batch, const std::vector<std::pair<std::string, std::string>>& query);
-  http_reply jobs_list(const std::vector<std::pair<std::string, std::string>>& query);
-  http_reply jobs_create(std::string_view body);
-  http_reply job_get(std::string_view id_text);
-  http_reply job_transition(std::string_view id_text, bool cancel);
-  http_reply batches();
+  reply_task manifest(std::string_view batch, const query_params& query);
+  reply_task jobs_list(const query_params& query);
+  reply_task jobs_create(std::string_view body);
+  reply_task job_get(std::string_view id_text);
+  reply_task job_transition(std::string_view id_text, bool cancel);
+  reply_task batches();
   http_reply accounts();
   http_reply account_pause(std::string_view name, std::string_view body, bool pause);
-  http_reply timeline(const std::vector<std::pair<std::string, std::string>>& query);
-  http_reply failures(const std::vector<std::pair<std::string, std::string>>& query);
-  http_reply gallery(const std::vector<std::pair<std::string, std::string>>& query);
+  reply_task timeline(const query_params& query);
+  reply_task failures(const query_params& query);
+  reply_task gallery(const query_params& query);
 
   status_server_deps& deps_;
   access_policy policy_;
-  store::job_store jobs_;
-  std::optional<snapshot> snapshot_;
+  snapshot_ptr snapshot_;
+  // Bumped by every change made through this server: a snapshot read while one happened
+  // may predate it, so it is not kept for the next requests.
+  std::uint64_t mutations_ = 0;
 };
 
 }  // namespace vidq::status

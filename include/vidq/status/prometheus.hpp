@@ -39,7 +39,7 @@ class exposition {
   std::string out_;
 };
 
-// What the database knows at scrape time (read by status/queries.hpp).
+// What the database knows at scrape time (read through store::status_store).
 struct db_gauges {
   std::int64_t jobs_by_state[7] = {};  // indexed by job_state
   std::int64_t spend_total = 0;        // milli-CNY

@@ -1,7 +1,8 @@
 #pragma once
 // The status server of `vidq run` (DESIGN.md §4, docs/STATUS_SERVER.md): plain HTTP/1.1 (by default on
-// loopback), C++20 coroutines on the daemon's single io_context thread, so its handlers use
-// the daemon's SQLite connection directly (short, index-backed, LIMITed queries only).
+// loopback), C++20 coroutines on the daemon's single io_context thread. Its handlers read
+// through store::status_store: the daemon's SQLite connection directly, or connections
+// borrowed from the daemon's PostgreSQL pool (short, index-backed, LIMITed queries only).
 // Endpoints: /healthz, /metrics (Prometheus text 0.0.4), a JSON API for jobs, batches,
 // accounts, a timeline and the gallery, read-only files from the output folder (with Range),
 // and the embedded dashboard at /. Mutating endpoints need `Authorization: Bearer <token>`.
@@ -24,15 +25,15 @@
 #include <string_view>
 
 namespace vidq::store {
-class database;
+class status_store;
 }
 
 namespace vidq::status {
 
 // Everything the server reads or commands. All references must outlive the io_context's
-// last run (sessions unwind asynchronously after stop()).
+// last run (sessions unwind asynchronously after stop(); see open_connections()).
 struct status_server_deps {
-  store::database& db;
+  store::status_store& store;
   const ops::config& cfg;  // output_dir (files), accounts (POST /api/jobs), config dir
   daemon::daemon_control& control;
   const ops::metrics& metrics;
@@ -57,6 +58,11 @@ class status_server {
   void stop();
 
   std::uint16_t port() const;
+
+  // Connections whose coroutine has not finished yet. After stop(), a request waiting on
+  // the database (PostgreSQL) finishes only when the io_context runs again: run it until
+  // this is 0 before destroying what status_server_deps names (the pool).
+  std::size_t open_connections() const;
 
   // Replaces the token (SIGHUP reload); requests after this call check the new one.
   void set_token(std::optional<ops::secret> token);

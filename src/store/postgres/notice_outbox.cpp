@@ -1,6 +1,6 @@
 #include "vidq/store/postgres/notice_outbox.hpp"
 
-#include "vidq/store/postgres/job_rows.hpp"
+#include "vidq/store/postgres/operator_queries.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -147,11 +147,11 @@ auto postgres_notice_outbox::prune(millis cutoff, int max_rows) -> task<int> {
 }
 
 auto postgres_notice_outbox::batch_manifest(std::string_view batch) -> task<std::vector<manifest_row>> {
-  const std::string name(batch);
-  auto r = co_await db_.query("SELECT " VIDQ_MANIFEST_COLUMNS " FROM jobs WHERE batch = $1 ORDER BY id",
-                              args(text(name)));
-  if (!r) co_return r.error();
-  co_return read_manifest_rows(*r);
+  manifest_filter filter;
+  filter.batch = std::string(batch);
+  auto c = co_await db_.acquire();
+  if (!c) co_return c.error();
+  co_return co_await manifest(**c, filter);
 }
 
 }  // namespace vidq::store::pg

@@ -2,11 +2,9 @@
 // operator_store on PostgreSQL, for the `vidq` commands: one connection driven by an
 // io_context of its own, each call run to completion on the calling thread. Blocking is
 // right here (a command-line process waits for its answer); the daemon's loop never holds
-// one of these.
+// one of these (its status server runs the same queries through postgres_status_store).
 //
-// The SQL is job_store's, with the PostgreSQL-only columns kept right: an operator's cancel
-// takes the row from its owner (owner NULL, epoch + 1), so the daemon that held it cannot
-// write it back; a requeue leaves it ownerless for the next claim.
+// The SQL is in operator_queries.hpp; this class only runs it.
 
 #include "vidq/store/operator_store.hpp"
 #include "vidq/store/postgres/connection.hpp"
@@ -65,9 +63,6 @@ class postgres_operator_store final : public operator_store {
   // `body` between BEGIN and COMMIT, run again after a serialization failure or deadlock.
   template <class Body>
   auto in_transaction(Body body) -> decltype(body());
-  // job_store::transition on this connection, inside the caller's transaction.
-  result<int> transition(const job_selector& which, std::string_view set_clause, std::string_view from_states,
-                         std::vector<transition_miss>* missed);
 
   boost::asio::io_context ioc_;
   std::unique_ptr<connection> conn_;
