@@ -50,7 +50,6 @@ scheduler::scheduler(asio::any_io_executor ex, scheduler_deps deps, ops::config 
       admission_(aimd_),
       rng_(options.seed != 0 ? options.seed : std::random_device{}()),
       wake_timer_(ex) {
-  if (db_) accounts_.emplace(*db_, clock_);
   // On SQLite a look at the outbox costs microseconds: every pass. On PostgreSQL it is a few
   // round trips: as often as the daemon looks for new rows, or sooner when one of its
   // deliveries or manifests finished.
@@ -558,25 +557,28 @@ runtime_view scheduler::runtime() const {
   return v;
 }
 
-bool scheduler::pause_account(std::string_view name, std::string reason) {
-  if (!cfg_.find_account(name)) return false;
-  if (reason.empty()) reason = "paused by an operator";
-  if (!accounts_) return false;  // no status server on PostgreSQL yet: `vidq account pause` later
-  if (auto r = accounts_->pause(name, reason, std::nullopt, store::paused_by::operator_); !r) return false;
-  admission_.pause(name, reason, std::nullopt);
-  log::info("account_paused", {{"account", name}, {"by", "operator"}, {"message", reason}});
-  return true;
+asio::awaitable<result<bool>> scheduler::pause_account(std::string_view name, std::string_view reason) {
+  const std::string account(name);
+  if (!cfg_.find_account(account)) co_return false;
+  std::string why(reason);
+  if (why.empty()) why = "paused by an operator";
+  auto r = co_await store_.pause(account, why, std::nullopt, store::paused_by::operator_);
+  if (!r) co_return result<bool>(boost::system::in_place_error, r.error());
+  admission_.pause(account, why, std::nullopt);
+  log::info("account_paused", {{"account", account}, {"by", "operator"}, {"message", why}});
+  co_return true;
 }
 
-bool scheduler::resume_account(std::string_view name) {
-  if (!cfg_.find_account(name)) return false;
-  if (!accounts_) return false;
-  if (auto r = accounts_->resume(name); !r) return false;
-  admission_.resume(name);
-  log::info("account_resumed", {{"account", name}, {"by", "operator"}});
+asio::awaitable<result<bool>> scheduler::resume_account(std::string_view name) {
+  const std::string account(name);
+  if (!cfg_.find_account(account)) co_return false;
+  auto r = co_await store_.resume(account);
+  if (!r) co_return result<bool>(boost::system::in_place_error, r.error());
+  admission_.resume(account);
+  log::info("account_resumed", {{"account", account}, {"by", "operator"}});
   queue_dirty_ = true;
   wake();
-  return true;
+  co_return true;
 }
 
 asio::awaitable<void> scheduler::reload(ops::config cfg, client_map clients, std::vector<notify::target> targets) {

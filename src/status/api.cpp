@@ -400,22 +400,41 @@ http_reply handlers::accounts() {
                                       {"durations", std::move(durations)}});
 }
 
-http_reply handlers::account_pause(std::string_view name, std::string_view body, bool pause) {
+namespace {
+
+// The pause reason from the body (empty, or {"reason": "text"}); nullopt when it is neither.
+std::optional<std::string> pause_reason(std::string_view body) {
   std::string reason = "paused through the status API";
-  if (pause && !body.empty()) {
-    boost::system::error_code ec;
-    const json::value v = json::parse(body, ec);
-    const json::value* r = (!ec && v.is_object()) ? v.get_object().if_contains("reason") : nullptr;
-    if (ec || !v.is_object() || (r && !r->is_string())) {
-      return error_reply(400, "invalid_json", "the body must be empty or {\"reason\": \"text\"}");
-    }
-    if (r && !r->get_string().empty()) reason = truncate_utf8(r->get_string().subview(), 500);
-  }
-  const bool known = pause ? deps_.control.pause_account(name, reason) : deps_.control.resume_account(name);
-  if (!known) return error_reply(404, "not_found", "no such account");
-  after_mutation();
+  if (body.empty()) return reason;
+  boost::system::error_code ec;
+  const json::value v = json::parse(body, ec);
+  const json::value* r = (!ec && v.is_object()) ? v.get_object().if_contains("reason") : nullptr;
+  if (ec || !v.is_object() || (r && !r->is_string())) return std::nullopt;
+  if (r && !r->get_string().empty()) reason = truncate_utf8(r->get_string().subview(), 500);
+  return reason;
+}
+
+http_reply account_paused_reply(std::string_view name, bool pause) {
   log::info(pause ? "status.account_paused" : "status.account_resumed", {{"account", name}});
   return json_reply(200, json::object{{"account", name}, {"paused", pause}});
+}
+
+}  // namespace
+
+asio::awaitable<http_reply> handlers::account_pause(std::string_view name, std::string_view body, bool pause) {
+  const auto reason = pause ? pause_reason(body) : std::optional<std::string>(std::string());
+  if (!reason) co_return error_reply(400, "invalid_json", "the body must be empty or {\"reason\": \"text\"}");
+  const std::string_view why = *reason;
+  result<bool> known = false;
+  if (pause) {
+    known = co_await deps_.control.pause_account(name, why);
+  } else {
+    known = co_await deps_.control.resume_account(name);
+  }
+  if (!known) co_return from_error(known.error(), "account_pause");
+  if (!*known) co_return error_reply(404, "not_found", "no such account");
+  after_mutation();
+  co_return account_paused_reply(name, pause);
 }
 
 asio::awaitable<http_reply> handlers::timeline(const query_params& query) {

@@ -261,9 +261,9 @@ asio::awaitable<http_reply> handlers::dispatch(const http_request_view& req) {
     case route_id::accounts:
       co_return accounts();
     case route_id::account_pause:
-      co_return account_pause(param(0), req.body, true);
+      co_return co_await account_pause(param(0), req.body, true);
     case route_id::account_resume:
-      co_return account_pause(param(0), req.body, false);
+      co_return co_await account_pause(param(0), req.body, false);
     case route_id::timeline:
       co_return co_await timeline(query);
     case route_id::failures:

@@ -119,6 +119,8 @@ task<bool> sqlite_daemon_store::lift(std::string_view account, paused_by by) {
   co_return accounts_.lift(account, by);
 }
 
+task<bool> sqlite_daemon_store::resume(std::string_view account) { co_return accounts_.resume(account); }
+
 task<std::vector<account_pause_row>> sqlite_daemon_store::pauses() {
   co_return accounts_.pauses();
 }

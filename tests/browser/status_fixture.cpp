@@ -40,8 +40,8 @@ class fake_control final : public daemon::daemon_control {
   daemon::runtime_view view;
   daemon::runtime_view runtime() const override { return view; }
   void wake() override {}
-  bool pause_account(std::string_view, std::string) override { return false; }
-  bool resume_account(std::string_view) override { return false; }
+  boost::asio::awaitable<result<bool>> pause_account(std::string_view, std::string_view) override { co_return false; }
+  boost::asio::awaitable<result<bool>> resume_account(std::string_view) override { co_return false; }
 };
 
 void write_bytes(const fs::path& path, std::span<const unsigned char> bytes) {

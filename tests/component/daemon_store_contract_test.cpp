@@ -263,6 +263,13 @@ TEST_P(DaemonStoreContract, PausesAreKeptAndOnlyTheirSetterLiftsThem) {
     EXPECT_TRUE(lifted && *lifted);
   });
   EXPECT_EQ(scalar("SELECT count(*) FROM account_pauses"), 1);
+  run([&]() -> awaitable<void> {
+    auto resumed = co_await store_->resume("acct");
+    EXPECT_TRUE(resumed && *resumed) << "the operator's resume lifts a pause whoever set it";
+    auto again = co_await store_->resume("acct");
+    EXPECT_TRUE(again && !*again);
+  });
+  EXPECT_EQ(scalar("SELECT count(*) FROM account_pauses"), 0);
 }
 
 TEST_P(DaemonStoreContract, AnOutputNameBelongsToOneJob) {

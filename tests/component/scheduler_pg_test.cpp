@@ -77,6 +77,16 @@ struct daemon_on_pg {
     ioc.run_for(std::chrono::milliseconds(15));
   }
 
+  // A daemon_control command, run on this daemon's loop as its status server runs it.
+  bool command(asio::awaitable<result<bool>> work) {
+    // Moved in: optional<result<bool>> = lvalue would convert through result's operator
+    // bool (Boost 1.81 picks its converting constructor), turning false into true.
+    std::optional<result<bool>> out;
+    asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr, result<bool> r) { out = std::move(r); });
+    for (int i = 0; i < 200 && !out; ++i) ioc.run_for(std::chrono::milliseconds(10));
+    return out && *out && **out;
+  }
+
   void stop() {
     sched->request_stop();
     for (int i = 0; i < 200 && !finished; ++i) ioc.run_for(std::chrono::milliseconds(10));
@@ -123,6 +133,26 @@ TEST_F(SchedulerOnPostgres, TwoDaemonsKeepTheAccountsCapBetweenThem) {
   RecordProperty("polls", provider.polls);
   EXPECT_EQ(db.scalar("SELECT count(DISTINCT owner) FROM jobs"), 0) << "finished rows have no owner";
   EXPECT_GT(db.scalar("SELECT count(*) FROM job_events WHERE to_state = 'submitting'"), 0);
+  a.stop();
+  b.stop();
+}
+
+// The status server's pause goes to the shared table: the other daemon stops submitting for
+// the account too, and the resume (through either daemon) lets both go on.
+TEST_F(SchedulerOnPostgres, AnOperatorPauseThroughOneDaemonHoldsEveryDaemon) {
+  provider.run_time = 5'000;
+  daemon_on_pg a(db.conninfo(), clock, "node-a", provider, 5);
+  daemon_on_pg b(db.conninfo(), clock, "node-b", provider, 5);
+  ASSERT_TRUE(a.command(a.sched->pause_account("default", "top-up pending")));
+  EXPECT_FALSE(a.command(a.sched->pause_account("nobody", "typo"))) << "no such account";
+  EXPECT_EQ(db.text("SELECT reason FROM account_pauses WHERE account = 'default'"), "top-up pending");
+  enqueue(6);
+  drive({&a, &b}, 6, 1'000, 30'000);
+  EXPECT_EQ(provider.submits, 0) << "b read the pause from the table (LISTEN/NOTIFY wakes it)";
+  ASSERT_TRUE(b.command(b.sched->resume_account("default")));
+  drive({&a, &b}, 6, 1'000, 600'000);
+  EXPECT_EQ(count("state = 'succeeded'"), 6);
+  EXPECT_EQ(db.scalar("SELECT count(*) FROM account_pauses"), 0);
   a.stop();
   b.stop();
 }

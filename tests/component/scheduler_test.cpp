@@ -108,6 +108,17 @@ class Scheduler : public ::testing::Test {
     ioc.run_for(std::chrono::milliseconds(20));
   }
 
+  // A daemon_control command (pause_account, resume_account) run on the daemon's loop, as
+  // the status server runs it: whether it answered true.
+  bool command(boost::asio::awaitable<result<bool>> work) {
+    // Moved in: optional<result<bool>> = lvalue would convert through result's operator
+    // bool (Boost 1.81 picks its converting constructor), turning false into true.
+    std::optional<result<bool>> out;
+    boost::asio::co_spawn(ioc, std::move(work), [&](std::exception_ptr, result<bool> r) { out = std::move(r); });
+    for (int i = 0; i < 500 && !out; ++i) ioc.run_for(std::chrono::milliseconds(2));
+    return out && *out && **out;
+  }
+
   void enqueue(int n, const std::string& model = "cogvideox-3", const std::string& account = "default") {
     store::job_store jobs(t.db, t.clock);
     for (int i = 0; i < n; ++i) {
@@ -328,7 +339,7 @@ TEST_F(Scheduler, AnOperatorPauseStopsSubmitsUntilResumed) {
   start(config(5), false);
   drive(1'000, 10'000);
   EXPECT_EQ(provider->submits, 0);
-  ASSERT_TRUE(sched->resume_account("default"));
+  ASSERT_TRUE(command(sched->resume_account("default")));
   for (int i = 0; i < 3'600 && count("state = 'succeeded'") < 4; ++i) drive(1'000, 1'000);
   EXPECT_EQ(count("state = 'succeeded'"), 4);
   sched->request_stop();
@@ -478,7 +489,7 @@ TEST_F(Scheduler, TheBreakerNeverReplacesAnOperatorsPause) {
   start(config(5), false);
   drive(1'000, 3'000);
   ASSERT_EQ(count("state = 'processing'"), 2);
-  ASSERT_TRUE(sched->pause_account("default", "maintenance"));
+  ASSERT_TRUE(command(sched->pause_account("default", "maintenance")));
   provider->unreachable = true;  // polls of the running tasks now fail before sending
   drive(1'000, 300'000);
   EXPECT_TRUE(sched->runtime().accounts.front().breaker_open);

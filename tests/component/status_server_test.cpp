@@ -61,8 +61,12 @@ class fake_control final : public daemon::daemon_control {
   int wakes = 0;
   daemon::runtime_view runtime() const override { return view; }
   void wake() override { ++wakes; }
-  bool pause_account(std::string_view name, std::string reason) override { return set(name, true, std::move(reason)); }
-  bool resume_account(std::string_view name) override { return set(name, false, {}); }
+  boost::asio::awaitable<result<bool>> pause_account(std::string_view name, std::string_view reason) override {
+    co_return set(name, true, std::string(reason));
+  }
+  boost::asio::awaitable<result<bool>> resume_account(std::string_view name) override {
+    co_return set(name, false, {});
+  }
 
  private:
   bool set(std::string_view name, bool paused, std::string reason) {

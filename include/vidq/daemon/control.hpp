@@ -2,9 +2,12 @@
 // The daemon as the status server sees it (issue 5): a read-only view of what only the
 // running scheduler knows (admission lanes, pauses, liveness) and the few commands an
 // operator may send it. Everything else (jobs, batches, spend) the status server reads
-// from SQLite itself. Called on the daemon's io_context thread only.
+// through its own store (store/status_store.hpp). Called on the daemon's io_context thread only.
 #include "vidq/core/clock.hpp"
+#include "vidq/core/error.hpp"
 #include "vidq/engine/disk_pressure.hpp"
+
+#include <boost/asio/awaitable.hpp>
 
 #include <cstddef>
 #include <optional>
@@ -62,9 +65,11 @@ class daemon_control {
   // Something changed in the database through this process's connection (an API enqueue,
   // cancel or retry): look at the queue now rather than at the next idle check.
   virtual void wake() = 0;
-  // Operator pause/resume (persisted in account_pauses). false: no such account.
-  virtual bool pause_account(std::string_view name, std::string reason) = 0;
-  virtual bool resume_account(std::string_view name) = 0;
+  // Operator pause/resume, persisted in account_pauses through the daemon's store (either
+  // backend). false: no such account; an error: the database refused the write and nothing
+  // changed. `name` and `reason` are read before the first suspension.
+  virtual boost::asio::awaitable<result<bool>> pause_account(std::string_view name, std::string_view reason) = 0;
+  virtual boost::asio::awaitable<result<bool>> resume_account(std::string_view name) = 0;
 };
 
 }  // namespace vidq::daemon

@@ -129,8 +129,8 @@ class scheduler final : public daemon_control {
   // daemon_control
   runtime_view runtime() const override;
   void wake() override;
-  bool pause_account(std::string_view name, std::string reason) override;
-  bool resume_account(std::string_view name) override;
+  boost::asio::awaitable<result<bool>> pause_account(std::string_view name, std::string_view reason) override;
+  boost::asio::awaitable<result<bool>> resume_account(std::string_view name) override;
 
  private:
   struct task_slot {
@@ -268,7 +268,6 @@ class scheduler final : public daemon_control {
 
   // The operator's pause/resume through daemon_control, which is synchronous: SQLite only
   // (PostgreSQL has no status server yet; `vidq account pause` is the way there).
-  std::optional<store::account_store> accounts_;
   // The AIMD figures of admission_, also given to the store (PostgreSQL shares them).
   engine::aimd_config aimd_;
   engine::admission admission_;

@@ -117,7 +117,7 @@ class handlers {
   reply_task job_transition(std::string_view id_text, bool cancel);
   reply_task batches();
   http_reply accounts();
-  http_reply account_pause(std::string_view name, std::string_view body, bool pause);
+  boost::asio::awaitable<http_reply> account_pause(std::string_view name, std::string_view body, bool pause);
   reply_task timeline(const query_params& query);
   reply_task failures(const query_params& query);
   reply_task gallery(const query_params& query);

@@ -138,6 +138,8 @@ class daemon_store {
   virtual task<void> pause(std::string_view account, std::string_view reason, std::optional<millis> until,
                            paused_by by) = 0;
   virtual task<bool> lift(std::string_view account, paused_by by) = 0;
+  // Deletes the account's pause whoever set it (the operator's resume); whether there was one.
+  virtual task<bool> resume(std::string_view account) = 0;
   virtual task<std::vector<account_pause_row>> pauses() = 0;
 
   // ---- The notice outbox (notice_outbox.hpp), for the daemon's notifier ----

@@ -62,6 +62,7 @@ class sqlite_daemon_store : public daemon_store {  // not final: tests add laten
   task<void> pause(std::string_view account, std::string_view reason, std::optional<millis> until,
                    paused_by by) override;
   task<bool> lift(std::string_view account, paused_by by) override;
+  task<bool> resume(std::string_view account) override;
   task<std::vector<account_pause_row>> pauses() override;
 
   notice_outbox& notices() override { return notices_; }

@@ -1,5 +1,6 @@
 #include "vidq/store/postgres/daemon_store.hpp"
 
+#include "vidq/store/postgres/operator_queries.hpp"
 #include "vidq/store/postgres/upkeep.hpp"
 
 #include <unistd.h>
@@ -120,19 +121,13 @@ task<retention_outcome> postgres_daemon_store::apply_retention(const ops::retent
 
 task<std::int64_t> postgres_daemon_store::trim_duration_samples() { return pg::trim_duration_samples(db_); }
 
+// The operator's queries (operator_queries.hpp) on a borrowed connection: one SQL for the
+// CLI, the status server and the daemon.
 task<void> postgres_daemon_store::pause(std::string_view account, std::string_view reason,
                                         std::optional<millis> until, paused_by by) {
-  // Built before the co_await: GCC 12 destroys a conditional's temporary twice across one.
-  std::vector<param> values = args(std::string(account), std::string(reason), std::nullopt,
-                                   std::string(to_string(by)), std::to_string(clock_.now()));
-  if (until) values[2] = std::to_string(*until);
-  auto r = co_await db_.query(
-      "INSERT INTO account_pauses(account, reason, until, paused_by, at) VALUES ($1, $2, $3, $4, $5) "
-      "ON CONFLICT (account) DO UPDATE SET reason = excluded.reason, until = excluded.until,"
-      " paused_by = excluded.paused_by, at = excluded.at",
-      std::move(values));
-  if (!r) co_return r.error();
-  co_return result<void>{};
+  auto c = co_await db_.acquire();
+  if (!c) co_return c.error();
+  co_return co_await pause_account(**c, account, reason, until, by, clock_.now());
 }
 
 task<bool> postgres_daemon_store::lift(std::string_view account, paused_by by) {
@@ -142,27 +137,22 @@ task<bool> postgres_daemon_store::lift(std::string_view account, paused_by by) {
   co_return r->affected() > 0;
 }
 
+task<bool> postgres_daemon_store::resume(std::string_view account) {
+  auto c = co_await db_.acquire();
+  if (!c) co_return failed_with<bool>(c.error());
+  co_return co_await resume_account(**c, account);
+}
+
 task<std::vector<account_pause_row>> postgres_daemon_store::pauses() {
-  auto r = co_await db_.query("SELECT account, reason, until, paused_by, at FROM account_pauses ORDER BY account");
-  if (!r) co_return r.error();
-  std::vector<account_pause_row> out;
-  for (int i = 0; i < r->size(); ++i) {
-    account_pause_row row;
-    row.account = std::string(r->text(i, 0));
-    row.reason = std::string(r->text(i, 1));
-    row.until = r->opt_int64(i, 2);
-    row.by = parse_paused_by(r->text(i, 3));
-    row.at = r->int64(i, 4);
-    out.push_back(std::move(row));
-  }
-  co_return out;
+  auto c = co_await db_.acquire();
+  if (!c) co_return c.error();
+  co_return co_await account_pauses(**c);
 }
 
 task<std::int64_t> postgres_daemon_store::spent_since(millis since) {
-  auto r = co_await db_.query("SELECT coalesce(sum(price - refunded), 0) FROM charges WHERE at >= $1",
-                              args(std::to_string(since)));
-  if (!r) co_return r.error();
-  co_return r->int64(0, 0);
+  auto c = co_await db_.acquire();
+  if (!c) co_return c.error();
+  co_return co_await pg::spent_since(**c, since);
 }
 
 task<std::int64_t> postgres_daemon_store::spent_by_batch(std::string_view batch) {

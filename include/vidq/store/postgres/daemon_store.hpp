@@ -63,6 +63,7 @@ class postgres_daemon_store final : public daemon_store {
   task<void> pause(std::string_view account, std::string_view reason, std::optional<millis> until,
                    paused_by by) override;
   task<bool> lift(std::string_view account, paused_by by) override;
+  task<bool> resume(std::string_view account) override;
   task<std::vector<account_pause_row>> pauses() override;
 
   notice_outbox& notices() override { return notices_; }
