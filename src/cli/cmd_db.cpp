@@ -1,10 +1,16 @@
 // `vidq db backup|checkpoint|prune`: database upkeep an operator runs by hand or from cron,
-// safe while the daemon runs (store/backup.hpp, store/housekeeping.hpp).
+// safe while the daemon runs (store/backup.hpp, store/housekeeping.hpp). backup and
+// checkpoint are the SQLite file's; prune works on PostgreSQL too (store/postgres/upkeep).
 
 #include "command.hpp"
 #include "session.hpp"
 #include "vidq/store/backup.hpp"
 #include "vidq/store/housekeeping.hpp"
+#include "vidq/store/postgres/upkeep.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -27,7 +33,8 @@ std::string mib(double bytes) {
 }
 
 void run_backup(context& ctx, const db_flags& f) {
-  auto s = open_sqlite_session(ctx, db_access::existing, "db backup");
+  auto s = open_sqlite_session(ctx, db_access::existing, "db backup",
+                               "back up PostgreSQL with pg_dump -Fc or the managed service's snapshots");
   if (!s) return;
   std::string why;
   auto done = store::backup(*s->db, f.file, {.overwrite = f.force}, why);
@@ -43,7 +50,8 @@ void run_backup(context& ctx, const db_flags& f) {
 }
 
 void run_checkpoint(context& ctx, const db_flags& f) {
-  auto s = open_sqlite_session(ctx, db_access::existing, "db checkpoint");
+  auto s = open_sqlite_session(ctx, db_access::existing, "db checkpoint",
+                               "PostgreSQL checkpoints by itself");
   if (!s) return;
   const auto mode = f.truncate ? store::checkpoint_mode::truncate : store::checkpoint_mode::passive;
   auto done = store::checkpoint(*s->db, mode);
@@ -63,25 +71,66 @@ void run_checkpoint(context& ctx, const db_flags& f) {
   }
 }
 
+// The daemons' own retention step (store/postgres/upkeep.hpp) until nothing is left, on a
+// loop of its own. SKIP LOCKED: running it beside the daemons only shares their work.
+result<store::retention_outcome> prune_postgres(const ops::config& cfg, int chunk, std::string& why) {
+  namespace asio = boost::asio;
+  asio::io_context ioc;
+  store::pg::pool db(ioc.get_executor(), {.conninfo = cfg.database_url, .size = 1});
+  result<store::retention_outcome> total = store::retention_outcome{};
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        const millis now = system_clock().now();
+        for (;;) {
+          auto step = co_await store::pg::apply_retention(db, cfg.retention, now, chunk);
+          if (!step) {
+            why = db.last_failure().message;
+            total = step.error();
+            co_return;
+          }
+          total->jobs_deleted += step->jobs_deleted;
+          total->events_deleted += step->events_deleted;
+          if (!step->more) co_return;
+        }
+      },
+      asio::detached);
+  ioc.run();
+  return total;
+}
+
 void run_prune(context& ctx, const db_flags& f) {
-  auto s = open_sqlite_session(ctx, db_access::existing, "db prune");
-  if (!s) return;
-  const auto& rules = s->config.retention;
+  auto cfg = load_config_or_report(ctx);
+  if (!cfg) return;
+  const auto rules = cfg->retention;
   if (!rules.finished_jobs && !rules.events) {
     std::printf("retention is off: set [retention] finished_job_days or events_days in the config\n");
     return;
   }
   store::retention_outcome total;
-  for (;;) {
-    auto step = store::apply_retention(*s->db, rules, s->clock.now(), f.chunk);
-    if (!step) {
-      report_error("prune", s->db->last_error());
+  if (cfg->uses_postgres()) {
+    std::string why;
+    auto pruned = prune_postgres(*cfg, f.chunk, why);
+    if (!pruned) {
+      report_error(store::pg::redact_conninfo(cfg->database_url), "prune failed: " + why);
       ctx.exit_code = exit_failure;
-      break;
+      return;
     }
-    total.jobs_deleted += step->jobs_deleted;
-    total.events_deleted += step->events_deleted;
-    if (!step->more) break;
+    total = *pruned;
+  } else {
+    auto s = open_sqlite_session(ctx, db_access::existing, std::move(*cfg));
+    if (!s) return;
+    for (;;) {
+      auto step = store::apply_retention(*s->db, rules, s->clock.now(), f.chunk);
+      if (!step) {
+        report_error("prune", s->db->last_error());
+        ctx.exit_code = exit_failure;
+        return;
+      }
+      total.jobs_deleted += step->jobs_deleted;
+      total.events_deleted += step->events_deleted;
+      if (!step->more) break;
+    }
   }
   std::printf("deleted %lld finished job(s) and %lld event(s)\n", static_cast<long long>(total.jobs_deleted),
               static_cast<long long>(total.events_deleted));

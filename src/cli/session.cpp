@@ -123,14 +123,14 @@ std::unique_ptr<session> open_sqlite_session(context& ctx, db_access access, ops
   return s;
 }
 
-std::unique_ptr<session> open_sqlite_session(context& ctx, db_access access, std::string_view command) {
+std::unique_ptr<session> open_sqlite_session(context& ctx, db_access access, std::string_view command,
+                                             std::string_view instead) {
   auto cfg = load_config_or_report(ctx);
   if (!cfg) return nullptr;
   if (cfg->uses_postgres()) {
     // Refused rather than falling back to `path`: that would touch a file nobody asked for.
-    report_error("[database] url", "`vidq " + std::string(command) +
-                                       "` works on SQLite only in this version (docs/SCALING.md says which "
-                                       "commands work on PostgreSQL)");
+    report_error("[database] url", "`vidq " + std::string(command) + "` works on a SQLite file only" +
+                                       (instead.empty() ? std::string() : "; " + std::string(instead)));
     ctx.exit_code = exit_usage;
     return nullptr;
   }

@@ -32,9 +32,10 @@ enum class db_access {
 // (exit 2 when it is newer than this binary, 1 when it cannot be opened). Null when
 // ctx.exit_code was set.
 std::unique_ptr<session> open_session(context& ctx, db_access access);
-// The same for a command that works on the SQLite file itself (`vidq db`, import, export,
-// notify, run without a url): on PostgreSQL it says so and exits 2.
-std::unique_ptr<session> open_sqlite_session(context& ctx, db_access access, std::string_view command);
+// The same for a command that works on the SQLite file itself (`vidq db backup`,
+// `checkpoint`): on PostgreSQL it says so, and what to use `instead`, and exits 2.
+std::unique_ptr<session> open_sqlite_session(context& ctx, db_access access, std::string_view command,
+                                             std::string_view instead = {});
 // The same with the config already loaded (`vidq run`).
 std::unique_ptr<session> open_sqlite_session(context& ctx, db_access access, ops::config cfg);
 

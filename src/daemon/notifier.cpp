@@ -66,6 +66,17 @@ const notify::target* notifier::find_target(std::string_view name) const {
   return nullptr;
 }
 
+void notifier::poke() {
+  if (pumping_ || stopping_) return;
+  pumping_ = true;
+  spawn_tracked(pass());
+}
+
+asio::awaitable<void> notifier::pass() {
+  co_await pump();
+  pumping_ = false;
+}
+
 asio::awaitable<void> notifier::pump() {
   if (stopping_) co_return;
   const millis t = clock_.now();

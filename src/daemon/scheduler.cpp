@@ -281,7 +281,10 @@ asio::awaitable<void> scheduler::tick() {
   start_probes();
   co_await start_polls();
   start_downloads();
-  co_await notifier_->pump();
+  // Not awaited: on PostgreSQL a pass is a few round trips, which would hold this tick and
+  // delay the polls that come due meanwhile (measured: 2-4 % fewer polls per job than on
+  // SQLite while the tick waited for it).
+  notifier_->poke();
 }
 
 asio::awaitable<void> scheduler::sync_pauses() {

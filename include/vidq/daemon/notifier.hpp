@@ -1,7 +1,7 @@
 #pragma once
 // The daemon's side of the notice outbox (migrations/0006, docs/DAEMON.md "Notices"),
-// through store::notice_outbox (either backend). The scheduler awaits pump() from its loop;
-// pump only awaits the store, never a delivery:
+// through store::notice_outbox (either backend). The scheduler pokes it from its loop; a
+// pass runs as a coroutine of its own and awaits only the store, never a delivery:
 //  1. fan-out: each new notice gets one delivery row per [[notify]] target whose `events`
 //     match; a batch_finished notice first gets its manifest.csv written ([output]
 //     write_manifest) on a worker thread, so the notice names a file that exists;
@@ -65,8 +65,10 @@ class notifier {
   // A pending delivery whose target is no longer configured is given up when it comes due
   // (last_error says so), so a removed target never holds `--exit-when-idle`.
   void reload(const ops::config& cfg, std::vector<notify::target> targets);
-  // One pass: fan out new notices, start due deliveries. Errors are logged, retried next pass.
-  boost::asio::awaitable<void> pump();
+  // Starts one pass (fan out new notices, start due deliveries) as a coroutine of its own,
+  // unless one is running: the scheduler's loop never waits on the outbox's round trips.
+  // Errors are logged and retried at the next pass.
+  void poke();
   // When pump() has something to do next (a retry coming due); nullopt: only on new notices.
   std::optional<millis> next_wake() const { return next_due_; }
   // Work the daemon should wait for before `--exit-when-idle` exits: attempts in flight,
@@ -75,7 +77,7 @@ class notifier {
   boost::asio::awaitable<bool> has_work(millis horizon = 30'000);
   // Shutdown: attempts in flight are cancelled (they stay pending, sent again next start).
   void stop();
-  bool drained() const { return attempts_.empty() && manifests_ == 0; }
+  bool drained() const { return attempts_.empty() && manifests_ == 0 && !pumping_; }
   // Called when an attempt or a manifest write finishes (the scheduler wakes its loop).
   void on_progress(std::function<void()> f) { on_progress_ = std::move(f); }
 
@@ -92,6 +94,8 @@ class notifier {
   // Reads the batch's manifest, writes it on the worker thread, then fans the notice out.
   boost::asio::awaitable<void> manifest_then_fan_out(notify::notice_row notice);
   void spawn_tracked(boost::asio::awaitable<void> work);
+  boost::asio::awaitable<void> pass();  // pump(), then pumping_ = false
+  boost::asio::awaitable<void> pump();
   boost::asio::awaitable<void> start_deliveries();
   // `target` is a copy: a reload during the attempt may replace targets_.
   boost::asio::awaitable<void> attempt(store::due_delivery d, notify::target target);
@@ -107,6 +111,7 @@ class notifier {
   millis min_pass_interval_ = 0;
   std::optional<millis> last_pass_;
   bool progressed_ = false;  // an attempt or a manifest finished since the last pass
+  bool pumping_ = false;     // a pass started by poke() is running
   std::vector<notify::target> targets_;
   bool write_manifest_ = false;
   std::string output_dir_;
