@@ -282,8 +282,7 @@ asio::awaitable<void> scheduler::tick() {
   co_await start_polls();
   start_downloads();
   // Not awaited: on PostgreSQL a pass is a few round trips, which would hold this tick and
-  // delay the polls that come due meanwhile (measured: 2-4 % fewer polls per job than on
-  // SQLite while the tick waited for it).
+  // the polls that come due meanwhile.
   notifier_->poke();
 }
 
